@@ -1,0 +1,238 @@
+/*-------------------------------------------------------------------------
+ *
+ * guard.c
+ *	  The executor- and planner-level guard, and how every refusal is
+ *	  reported.
+ *
+ * Executor: ExecutorCheckPerms_hook sees the final range table of every
+ * query that reaches the executor (top level, SPI in functions and
+ * triggers, rules, views, writable CTEs, EXPLAIN ANALYZE, prepared
+ * statements, cursors) and of COPY FROM.  A relation opened with a lock
+ * stronger than AccessShareLock is written or row-locked; in a restricted
+ * session it must live in a scratch schema.  Reading a foreign table is
+ * egress and needs its server in sandbox.trusted_servers.  In any session,
+ * a write checked as an agent (a rule or view that an agent owns) must stay
+ * in that agent's scratch schema.
+ *
+ * Planner: nextval() and setval() write a sequence without a range-table
+ * entry, and PL/pgSQL evaluates them without the executor; every query is
+ * planned, so the planner hook checks that a restricted session calls them
+ * only on a constant sequence in its scratch schema.
+ *
+ * State: only the previous hooks.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "foreign/foreign.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/planner.h"
+#include "parser/parsetree.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/varlena.h"
+
+#include "sandbox.h"
+
+static ExecutorCheckPerms_hook_type prev_ExecutorCheckPerms = NULL;
+static planner_hook_type prev_planner = NULL;
+
+/* "schema.relation", or a placeholder when the relation is gone */
+char *
+sandbox_relation_name(Oid relid)
+{
+	char	   *rel = get_rel_name(relid);
+	char	   *nsp = get_namespace_name(get_rel_namespace(relid));
+
+	if (rel == NULL || nsp == NULL)
+		return psprintf("relation with OID %u", relid);
+	return psprintf("%s.%s", nsp, rel);
+}
+
+/*
+ * Report a refusal of a restricted session's statement: count it, log it,
+ * and raise 42501 naming the object, the agent's scratch schemas and the
+ * way forward.  kind is the statement kind for sandbox_stats(); the format
+ * completes "permission denied to ...".
+ */
+void
+sandbox_refuse(const char *kind, const char *hint, const char *fmt,...)
+{
+	Oid			role = sandbox_restricted_role();
+	char	   *rolename = GetUserNameFromId(role, true);
+	char	   *scratch = sandbox_scratch_list(role);
+	const char *sandbox = sandbox_first_sandbox(role);
+	StringInfoData what;
+
+	initStringInfo(&what);
+	for (;;)
+	{
+		va_list		args;
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&what, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&what, needed);
+	}
+
+	sandbox_stats_count(sandbox, role, kind);
+	ereport(LOG,
+			(errmsg("refused %s by agent \"%s\": %s", kind,
+					rolename ? rolename : "?", what.data)));
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to %s", what.data),
+			 errdetail("Role \"%s\" is a sandbox agent and may change only objects in schema %s.",
+					   rolename ? rolename : "?", scratch),
+			 hint ? errhint("%s", hint) :
+			 errhint("Write into schema %s instead, or request a promotion with sandbox_request_promotion().",
+					 scratch)));
+}
+
+/* Refuse a restricted session's write to a relation outside its scratch schemas. */
+void
+sandbox_check_relation_write(Oid relid, const char *kind, const char *verb)
+{
+	if (!sandbox_namespace_writable(get_rel_namespace(relid)))
+		sandbox_refuse(kind, NULL, "%s %s \"%s\"", verb,
+					   sandbox_relkind_label(get_rel_relkind(relid)),
+					   sandbox_relation_name(relid));
+}
+
+static bool
+server_trusted(Oid relid)
+{
+	ForeignTable *ft = GetForeignTable(relid);
+	ForeignServer *server = GetForeignServer(ft->serverid);
+	char	   *raw = pstrdup(sandbox_trusted_servers ? sandbox_trusted_servers : "");
+	List	   *names;
+	ListCell   *lc;
+
+	if (!SplitIdentifierString(raw, ',', &names))
+		return false;			/* a list we cannot read trusts nothing */
+	foreach(lc, names)
+	{
+		if (strcmp((char *) lfirst(lc), server->servername) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool
+sandbox_ExecutorCheckPerms(SANDBOX_CHECKPERMS_ARGS)
+{
+	bool		restricted = sandbox_session_restricted();
+
+	if (restricted || sandbox_cache_has_agents())
+	{
+		ListCell   *lc;
+
+		foreach(lc, rangeTable)
+		{
+			RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+			bool		writes;
+
+			if (rte->rtekind != RTE_RELATION)
+				continue;
+			writes = rte->rellockmode > AccessShareLock;
+
+			if (restricted)
+			{
+				if (writes)
+					sandbox_check_relation_write(rte->relid, "write", "write to");
+				if (rte->relkind == RELKIND_FOREIGN_TABLE && !server_trusted(rte->relid))
+					sandbox_refuse("foreign table", "Ask a database administrator to add the server to sandbox.trusted_servers.",
+								   "read foreign table \"%s\"", sandbox_relation_name(rte->relid));
+			}
+			else if (writes)
+			{
+				Oid			asuser = SANDBOX_RTE_CHECKASUSER(rte, rangeTable, rtePermInfos);
+
+				/* a rule or view written by an agent acts for that agent only */
+				if (OidIsValid(asuser) && sandbox_is_agent(asuser) &&
+					!sandbox_namespace_writable_by(get_rel_namespace(rte->relid), asuser))
+					ereport(ERROR,
+							(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+							 errmsg("permission denied to write to relation \"%s\" through a rule or view owned by sandbox agent \"%s\"",
+									sandbox_relation_name(rte->relid),
+									GetUserNameFromId(asuser, false)),
+							 errdetail("Rules and views that an agent wrote may change only its scratch schema, whoever triggers them."),
+							 errhint("Review and drop the agent's rule or view, or promote it through sandbox_request_promotion().")));
+			}
+		}
+	}
+
+	if (prev_ExecutorCheckPerms)
+		return SANDBOX_CHECKPERMS_CALL(prev_ExecutorCheckPerms);
+	return true;
+}
+
+/* nextval/setval: the sequence argument must be a constant in scratch */
+static bool
+sequence_call_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncExpr))
+	{
+		FuncExpr   *func = (FuncExpr *) node;
+
+		if (func->funcid == F_NEXTVAL || func->funcid == F_SETVAL_REGCLASS_INT8 ||
+			func->funcid == F_SETVAL_REGCLASS_INT8_BOOL)
+		{
+			Node	   *arg = linitial(func->args);
+			const char *name = get_func_name(func->funcid);
+
+			if (!IsA(arg, Const) || ((Const *) arg)->consttype != REGCLASSOID ||
+				((Const *) arg)->constisnull)
+				sandbox_refuse("sequence", "Name the sequence as a constant, such as nextval('etl.my_seq').",
+							   "call %s() on a sequence chosen at run time", name);
+			sandbox_check_relation_write(DatumGetObjectId(((Const *) arg)->constvalue),
+										 "sequence", "advance or set");
+		}
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, sequence_call_walker, context, 0);
+	return expression_tree_walker(node, sequence_call_walker, context);
+}
+
+/*
+ * Refuse nextval()/setval() calls in expr that a restricted session may not
+ * make.  Used on every planned query and on stored expressions (defaults,
+ * checks, index expressions, trigger conditions) that the executor
+ * evaluates without planning them, as COPY FROM does.
+ */
+void
+sandbox_check_sequence_calls(Node *expr)
+{
+	(void) sequence_call_walker(expr, NULL);
+}
+
+static PlannedStmt *
+sandbox_planner(Query *parse, const char *query_string, int cursorOptions,
+				ParamListInfo boundParams)
+{
+	if (sandbox_session_restricted())
+		(void) query_tree_walker(parse, sequence_call_walker, NULL, 0);
+
+	if (prev_planner)
+		return prev_planner(parse, query_string, cursorOptions, boundParams);
+	return standard_planner(parse, query_string, cursorOptions, boundParams);
+}
+
+void
+sandbox_guard_install(void)
+{
+	prev_ExecutorCheckPerms = ExecutorCheckPerms_hook;
+	ExecutorCheckPerms_hook = sandbox_ExecutorCheckPerms;
+	prev_planner = planner_hook;
+	planner_hook = sandbox_planner;
+}
