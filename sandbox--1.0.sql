@@ -635,8 +635,14 @@ BEGIN
 				   ORDER BY s.expires_at
 				   FOR UPDATE SKIP LOCKED
 	LOOP
-		PERFORM pg_catalog.sandbox_drop(victim);
-		n := n OPERATOR(pg_catalog.+) 1;
+		/* one sandbox that cannot be dropped must not stop the others */
+		BEGIN
+			PERFORM pg_catalog.sandbox_drop(victim);
+			n := n OPERATOR(pg_catalog.+) 1;
+		EXCEPTION WHEN OTHERS THEN
+			RAISE WARNING 'could not drop expired sandbox "%": %', victim, SQLERRM
+				USING HINT = 'Fix the cause, then drop it with sandbox_drop().';
+		END;
 	END LOOP;
 	RETURN n;
 END

@@ -84,6 +84,18 @@ SELECT name FROM sandbox_list();
 SELECT count(*) FROM pg_namespace WHERE nspname = 'regress_short';
 SELECT sandbox_reap();
 
+-- superuser: an expired sandbox that cannot be dropped does not stop the others
+SELECT sandbox_name FROM sandbox_create('regress_stuck', 'regress_agent2', '{}', '1 hour');
+SELECT sandbox_name FROM sandbox_create('regress_gone', 'regress_agent2', '{}', '1 hour');
+CREATE TABLE regress_stuck.t (id int);
+CREATE VIEW regress_prod.stuck_v AS SELECT * FROM regress_stuck.t;
+UPDATE sandbox.sandboxes SET expires_at = now() - interval '1 second'
+ WHERE name IN ('regress_stuck', 'regress_gone');
+SELECT sandbox_reap();
+SELECT name FROM sandbox_list() ORDER BY name;
+DROP VIEW regress_prod.stuck_v;
+SELECT sandbox_reap();
+
 -- superuser: DROP EXTENSION is refused while sandboxes exist
 DROP EXTENSION sandbox;
 

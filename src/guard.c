@@ -25,6 +25,8 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "foreign/foreign.h"
 #include "miscadmin.h"
@@ -35,6 +37,7 @@
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/varlena.h"
 
 #include "sandbox.h"
@@ -127,6 +130,67 @@ server_trusted(Oid relid)
 }
 
 static bool
+relation_has_rls(Oid relid)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		rls = false;
+
+	if (HeapTupleIsValid(tuple))
+	{
+		rls = ((Form_pg_class) GETSTRUCT(tuple))->relrowsecurity;
+		ReleaseSysCache(tuple);
+	}
+	return rls;
+}
+
+/*
+ * Agent code runs only as the agent (DESIGN 2.6).  A query of any other
+ * role may read an agent's plain tables, which is how a sandbox is
+ * reviewed, but may not run what the agent wrote: its views and rules
+ * (checked as their owner), the policies of its tables, and, on a write,
+ * the defaults, checks, index expressions and triggers of its tables.
+ */
+static void
+check_agent_code(RangeTblEntry *rte, bool writes, Oid asuser)
+{
+	Oid			user = GetUserId();
+	Oid			agent = InvalidOid;
+	const char *what = NULL;
+
+	if (OidIsValid(asuser) && asuser != user && sandbox_is_agent(asuser))
+	{
+		agent = asuser;
+		what = "use a view or rule written by";
+	}
+	else
+	{
+		Oid			owner = sandbox_scratch_agent(get_rel_namespace(rte->relid));
+
+		if (!OidIsValid(owner) || owner == user)
+			return;
+		if (rte->relkind == RELKIND_VIEW)
+			what = "use a view written by";
+		else if (writes)
+			what = "write to a table, with the triggers, defaults and checks written by";
+		else if (relation_has_rls(rte->relid))
+			what = "read a table, with the row-level security policies written by";
+		else
+			return;				/* a plain read: this is how a sandbox is reviewed */
+		agent = owner;
+	}
+
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to %s sandbox agent \"%s\": %s \"%s\"",
+					what, GetUserNameFromId(agent, false),
+					sandbox_relkind_label(get_rel_relkind(rte->relid)),
+					sandbox_relation_name(rte->relid)),
+			 errdetail("Code an agent wrote runs only as that agent, never with the privileges of role \"%s\".",
+					   GetUserNameFromId(user, false)),
+			 errhint("Read the agent's tables directly, or run the statement as the agent with SET ROLE.")));
+}
+
+static bool
 sandbox_ExecutorCheckPerms(SANDBOX_CHECKPERMS_ARGS)
 {
 	bool		restricted = sandbox_session_restricted();
@@ -152,21 +216,9 @@ sandbox_ExecutorCheckPerms(SANDBOX_CHECKPERMS_ARGS)
 					sandbox_refuse("foreign table", "Ask a database administrator to add the server to sandbox.trusted_servers.",
 								   "read foreign table \"%s\"", sandbox_relation_name(rte->relid));
 			}
-			else if (writes)
-			{
-				Oid			asuser = SANDBOX_RTE_CHECKASUSER(rte, rangeTable, rtePermInfos);
-
-				/* a rule or view written by an agent acts for that agent only */
-				if (OidIsValid(asuser) && sandbox_is_agent(asuser) &&
-					!sandbox_namespace_writable_by(get_rel_namespace(rte->relid), asuser))
-					ereport(ERROR,
-							(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-							 errmsg("permission denied to write to relation \"%s\" through a rule or view owned by sandbox agent \"%s\"",
-									sandbox_relation_name(rte->relid),
-									GetUserNameFromId(asuser, false)),
-							 errdetail("Rules and views that an agent wrote may change only its scratch schema, whoever triggers them."),
-							 errhint("Review and drop the agent's rule or view, or promote it through sandbox_request_promotion().")));
-			}
+			else if (sandbox_trusted_depth == 0)
+				check_agent_code(rte, writes,
+								 SANDBOX_RTE_CHECKASUSER(rte, rangeTable, rtePermInfos));
 		}
 	}
 
