@@ -12,6 +12,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
@@ -35,6 +36,7 @@ void		_PG_init(void);
 
 PG_FUNCTION_INFO_V1(sandbox_guard_active);
 PG_FUNCTION_INFO_V1(sandbox_state_changed);
+PG_FUNCTION_INFO_V1(sandbox_current_xid);
 
 static void
 define_settings(void)
@@ -154,4 +156,20 @@ sandbox_state_changed(PG_FUNCTION_ARGS)
 	sandbox_cache_invalidate();
 
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * sandbox.current_xid() returns the transaction ID that the rows written
+ * so far by the current (sub)transaction carry in xmin, or NULL when it
+ * has written nothing.  txid_current() names the top-level transaction,
+ * which is not what xmin holds inside a savepoint or an exception block.
+ */
+Datum
+sandbox_current_xid(PG_FUNCTION_ARGS)
+{
+	TransactionId xid = GetCurrentTransactionIdIfAny();
+
+	if (!TransactionIdIsValid(xid))
+		PG_RETURN_NULL();
+	PG_RETURN_TRANSACTIONID(xid);
 }

@@ -1,0 +1,91 @@
+-- demo/demo.sql -- a sandbox's life, from creation to drop.
+--
+-- demo/run runs this file with psql as the cluster's superuser, echoing each
+-- statement before its result. Read it top to bottom: each step says what it
+-- shows. The agent here is played with SET ROLE; a real agent would log in as
+-- agent1 (for example through psql, a driver, dbt or an MCP server).
+
+\set VERBOSITY default
+
+\echo
+\echo '=== 1. Production: a schema with a table the agent must never change'
+\echo
+
+CREATE SCHEMA prod;
+CREATE TABLE prod.orders (
+	id integer PRIMARY KEY,
+	customer text NOT NULL,
+	amount numeric(10, 2) NOT NULL,
+	ordered_at date NOT NULL
+);
+INSERT INTO prod.orders VALUES
+	(1, 'acme', 120.00, '2024-05-01'),
+	(2, 'globex', 75.50, '2024-05-01'),
+	(3, 'acme', 310.25, '2024-05-02'),
+	(4, 'initech', 42.00, '2024-05-02'),
+	(5, 'globex', 18.75, '2024-05-03');
+
+\echo
+\echo '=== 2. Install the extension (the server already preloads the library)'
+\echo
+
+CREATE EXTENSION sandbox;
+
+\echo
+\echo '=== 3. An agent role and its sandbox "etl": write in etl, read prod, expire in 8 hours'
+\echo
+
+CREATE ROLE agent1 LOGIN;
+SELECT * FROM sandbox_create('etl', 'agent1', ARRAY['prod'], ttl => '8 hours');
+SELECT * FROM sandbox_list();
+
+-- Even GRANTs do not open production to an agent: the guard in the server
+-- refuses every write outside the scratch schema, whatever the privileges.
+-- (Without these grants PostgreSQL's own checks would refuse too.)
+GRANT INSERT, UPDATE, DELETE, TRUNCATE ON prod.orders TO agent1;
+GRANT CREATE ON SCHEMA prod TO agent1;
+
+\echo
+\echo '=== 4. Acting as the agent: build a table in the sandbox from production data'
+\echo
+
+SET ROLE agent1;
+
+CREATE TABLE etl.daily AS
+	SELECT ordered_at AS day, count(*) AS orders, sum(amount) AS revenue
+	  FROM prod.orders
+	 GROUP BY ordered_at;
+SELECT * FROM etl.daily ORDER BY day;
+
+\echo
+\echo '=== 5. Still the agent: writes to production are refused (errors expected)'
+\echo
+
+-- These statements fail on purpose; let the script go on after them.
+\set ON_ERROR_STOP 0
+UPDATE prod.orders SET amount = 0;
+DELETE FROM prod.orders WHERE customer = 'acme';
+TRUNCATE prod.orders;
+CREATE TABLE prod.shadow (id integer);
+\set ON_ERROR_STOP 1
+
+RESET ROLE;
+
+\echo
+\echo '=== 6. Back as the superuser: production is unchanged, and the refusals were counted'
+\echo
+
+SELECT count(*) AS orders, sum(amount) AS total FROM prod.orders;
+SELECT * FROM sandbox_stats();
+
+\echo
+\echo '=== 7. Housekeeping: space used, a longer life, then drop'
+\echo
+
+SELECT * FROM sandbox_usage();
+SELECT sandbox_extend('etl', '1 day');
+SELECT sandbox_drop('etl');
+
+-- The sandbox and everything in it are gone; production is still there.
+SELECT * FROM sandbox_list();
+SELECT count(*) AS orders FROM prod.orders;
