@@ -691,6 +691,8 @@ CREATE TABLE sandbox.promotions (
 	frozen_relid oid,			/* sandbox.frozen_<id> */
 	frozen_filenode oid,		/* its storage at request time: approvals bind to it */
 	frozen_rows bigint,			/* its row count at request time */
+	frozen_names jsonb,			/* original names of its indexes and sequences */
+	stash_names jsonb,			/* the same for a table taken out by replace */
 	target_schema name,
 	target_name name,
 	sql text,
@@ -859,6 +861,61 @@ CREATE FUNCTION sandbox.unsafe_content(rel oid) RETURNS text
 $$;
 REVOKE ALL ON FUNCTION sandbox.unsafe_content(oid) FROM PUBLIC;
 
+/*
+ * A table's indexes and owned sequences move with it between schemas, and
+ * their names must be free in the schema they move to.  Tables the
+ * extension keeps in schema sandbox therefore carry unique names for them,
+ * and get the original names back when they leave.
+ */
+CREATE FUNCTION sandbox.companions(rel oid) RETURNS TABLE (relid oid, relname name, relkind "char")
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT c.oid, c.relname, c.relkind FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+	 WHERE i.indrelid = rel
+	UNION ALL
+	SELECT c.oid, c.relname, c.relkind FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+	 WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = rel AND d.classid = 'pg_class'::regclass
+	   AND d.deptype = 'a' AND c.relkind = 'S'
+$$;
+
+/* Rename a table's companions to prefix_1, prefix_2, ...; returns {new name: old name}. */
+CREATE FUNCTION sandbox.park_companions(rel oid, prefix text) RETURNS jsonb
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	r record;
+	k integer := 0;
+	names jsonb := '{}';
+	new_name name;
+BEGIN
+	FOR r IN SELECT * FROM sandbox.companions(rel) ORDER BY relid LOOP
+		k := k + 1;
+		new_name := prefix || '_' || k;
+		EXECUTE format('ALTER %s %s RENAME TO %I', CASE r.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'INDEX' END,
+					   r.relid::regclass, new_name);
+		names := names || jsonb_build_object(new_name, r.relname);
+	END LOOP;
+	RETURN names;
+END
+$$;
+
+/* Give a table's companions back the names park_companions recorded. */
+CREATE FUNCTION sandbox.restore_companions(rel oid, names jsonb) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT * FROM sandbox.companions(rel) WHERE names ? relname LOOP
+		EXECUTE format('ALTER %s %s RENAME TO %I', CASE r.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'INDEX' END,
+					   r.relid::regclass, names ->> r.relname);
+	END LOOP;
+END
+$$;
+
 /* The caller of an endpoint: the login (session) user, which an agent cannot change. */
 CREATE FUNCTION sandbox.sandbox_of_agent(role name, nsp name) RETURNS text
 	LANGUAGE sql STABLE
@@ -983,6 +1040,8 @@ BEGIN
 			t_schema, t_name, note)
 	RETURNING id INTO new_id;
 	frozen_name := 'frozen_' OPERATOR(pg_catalog.||) new_id;
+	UPDATE sandbox.promotions p SET frozen_names = sandbox.park_companions(source, frozen_name)
+	 WHERE p.id OPERATOR(pg_catalog.=) new_id;
 	EXECUTE pg_catalog.format('ALTER TABLE %I.%I SET SCHEMA sandbox', src.nspname, src.relname);
 	EXECUTE pg_catalog.format('ALTER TABLE sandbox.%I RENAME TO %I', src.relname, frozen_name);
 	EXECUTE pg_catalog.format('ALTER TABLE sandbox.%I OWNER TO %I', frozen_name, CURRENT_USER);
@@ -1139,6 +1198,11 @@ BEGIN
 	EXECUTE format('ALTER TABLE %s OWNER TO %I', frozen, agent::text);
 	EXECUTE format('ALTER TABLE %s SET SCHEMA %I', frozen, p.sandbox);
 	EXECUTE format('ALTER TABLE %I.%I RENAME TO %I', p.sandbox, 'frozen_' || p.id, new_name);
+	BEGIN
+		PERFORM sandbox.restore_companions(format('%I.%I', p.sandbox, new_name)::regclass, p.frozen_names);
+	EXCEPTION WHEN duplicate_table THEN
+		NULL;					/* the agent reused a name meanwhile: keep the parked ones */
+	END;
 END
 $$;
 REVOKE ALL ON FUNCTION sandbox.return_frozen(sandbox.promotions) FROM PUBLIC;
@@ -1192,7 +1256,7 @@ BEGIN
 		PERFORM sandbox.transition(p.id, 'approved', note);
 	ELSE
 		INSERT INTO sandbox.promotion_events (promotion, actor, from_status, to_status, reason)
-		VALUES (p.id, caller, 'pending', 'pending', format('approval %s of %s: %s', have, need, COALESCE(note, '')));
+		VALUES (p.id, caller, 'pending', 'pending', concat_ws(': ', format('approval %s of %s', have, need), note));
 	END IF;
 END
 $$;
@@ -1532,11 +1596,6 @@ BEGIN
 	ELSE
 		n := p.frozen_rows;
 	END IF;
-	IF p.mode = 'replace' THEN
-		EXECUTE format('ALTER TABLE %I.%I SET SCHEMA sandbox', p.target_schema, stash);
-		EXECUTE format('ALTER TABLE sandbox.%I RENAME TO %I', stash, 'replaced_' || p.id);
-		UPDATE sandbox.promotions x SET revert_relid = to_regclass('sandbox.replaced_' || p.id) WHERE x.id = p.id;
-	END IF;
 	UPDATE sandbox.promotions x
 	   SET applied_relid = target, rows_after = n, written_xid = written::text::bigint
 	 WHERE x.id = p.id;
@@ -1544,6 +1603,35 @@ END
 $$;
 REVOKE ALL ON FUNCTION sandbox.finish_apply(bigint, name, xid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sandbox.finish_apply(bigint, name, xid) TO PUBLIC;
+
+/*
+ * Keep the table a replace promotion takes out of production, for revert.
+ * The caller has renamed it (which needs its ownership); moving it out of
+ * the production schema frees its index and constraint names.
+ */
+CREATE FUNCTION sandbox.stash_replaced(p_id bigint, stash name) RETURNS void
+	LANGUAGE plpgsql
+	SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	p sandbox.promotions;
+BEGIN
+	SELECT * INTO p FROM sandbox.promotions x WHERE x.id = p_id FOR UPDATE;
+	IF NOT FOUND OR p.status <> 'applied' OR p.applied_xid <> txid_current() OR p.mode <> 'replace' THEN
+		RAISE EXCEPTION 'promotion % is not being applied in this transaction', p_id
+			USING ERRCODE = '55000', HINT = 'Use sandbox_promote().';
+	END IF;
+	UPDATE sandbox.promotions x
+	   SET stash_names = sandbox.park_companions(format('%I.%I', p.target_schema, stash)::regclass, 'replaced_' || p.id)
+	 WHERE x.id = p.id;
+	EXECUTE format('ALTER TABLE %I.%I SET SCHEMA sandbox', p.target_schema, stash);
+	EXECUTE format('ALTER TABLE sandbox.%I RENAME TO %I', stash, 'replaced_' || p.id);
+	UPDATE sandbox.promotions x SET revert_relid = to_regclass('sandbox.replaced_' || p.id) WHERE x.id = p.id;
+END
+$$;
+REVOKE ALL ON FUNCTION sandbox.stash_replaced(bigint, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sandbox.stash_replaced(bigint, name) TO PUBLIC;
 
 /*
  * Apply an approved promotion, as the caller, in the caller's transaction,
@@ -1589,18 +1677,23 @@ BEGIN
 				stash := left(p.target_name, 40) || '__replaced_' || p.id;
 				SELECT pg_get_userbyid(c.relowner) INTO old_owner FROM pg_class c WHERE c.oid = tgt::regclass;
 				EXECUTE format('ALTER TABLE %s RENAME TO %I', tgt, stash);
+				/* its grants, read before it leaves */
+				CREATE TEMP TABLE IF NOT EXISTS sandbox_promote_acl (privilege_type text, grantee oid, is_grantable boolean);
+				TRUNCATE sandbox_promote_acl;
+				INSERT INTO sandbox_promote_acl
+				SELECT a.privilege_type, a.grantee, a.is_grantable
+				  FROM pg_class c, LATERAL aclexplode(c.relacl) a
+				 WHERE c.oid = format('%I.%I', p.target_schema, stash)::regclass AND a.grantee <> c.relowner;
+				PERFORM sandbox.stash_replaced(p.id, stash);
 			END IF;
 			IF p.mode IN ('create', 'replace') THEN
 				/* metadata only: the frozen table becomes the production table */
 				EXECUTE format('ALTER TABLE %s SET SCHEMA %I', frozen, p.target_schema);
 				EXECUTE format('ALTER TABLE %I.%I RENAME TO %I', p.target_schema, 'frozen_' || p.id, p.target_name);
+				PERFORM sandbox.restore_companions(tgt::regclass, p.frozen_names);
 				rows_inserted := p.frozen_rows;
 				IF p.mode = 'replace' THEN
-					FOR acl IN SELECT a.privilege_type, a.grantee, a.is_grantable
-								 FROM pg_class c, LATERAL aclexplode(c.relacl) a
-								WHERE c.oid = format('%I.%I', p.target_schema, stash)::regclass
-								  AND a.grantee <> c.relowner
-					LOOP
+					FOR acl IN SELECT * FROM sandbox_promote_acl LOOP
 						EXECUTE format('GRANT %s ON TABLE %s TO %s%s', acl.privilege_type, tgt,
 									   CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(acl.grantee)) END,
 									   CASE WHEN acl.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
@@ -1735,10 +1828,12 @@ BEGIN
 					   'frozen_' || p.id, 'preimage_' || p.id, p.applied_by);
 	ELSIF p.mode = 'replace' THEN
 		/* the promoted table leaves production; the replaced one comes back */
+		PERFORM sandbox.park_companions(format('%I.%I', p.target_schema, stash)::regclass, 'reverted_' || p.id);
 		EXECUTE format('ALTER TABLE %I.%I SET SCHEMA sandbox', p.target_schema, stash);
 		EXECUTE format('ALTER TABLE sandbox.%I RENAME TO %I', stash, 'reverted_' || p.id);
 		EXECUTE format('ALTER TABLE sandbox.%I SET SCHEMA %I', 'replaced_' || p.id, p.target_schema);
 		EXECUTE format('ALTER TABLE %I.%I RENAME TO %I', p.target_schema, 'replaced_' || p.id, p.target_name);
+		PERFORM sandbox.restore_companions(format('%I.%I', p.target_schema, p.target_name)::regclass, p.stash_names);
 	END IF;
 END
 $$;
@@ -1783,6 +1878,7 @@ BEGIN
 	ELSE
 		stash := left(p.target_name, 40) || '__reverted_' || p.id;
 		EXECUTE format('ALTER TABLE %s RENAME TO %I', tgt, stash);
+		rows_restored := NULL;
 		detail := 'the replaced table is back';
 	END IF;
 	PERFORM sandbox.finish_revert(p.id, stash);
