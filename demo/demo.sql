@@ -2,8 +2,9 @@
 --
 -- demo/run runs this file with psql as the cluster's superuser, echoing each
 -- statement before its result. Read it top to bottom: each step says what it
--- shows. The agent here is played with SET ROLE; a real agent would log in as
--- agent1 (for example through psql, a driver, dbt or an MCP server).
+-- shows. The agent and the reviewer are played with SET SESSION AUTHORIZATION;
+-- a real agent would log in as agent1 (through psql, a driver, dbt or an MCP
+-- server) and a real reviewer as reviewer1.
 
 \set VERBOSITY default
 
@@ -36,6 +37,9 @@ CREATE EXTENSION sandbox;
 \echo
 
 CREATE ROLE agent1 LOGIN;
+CREATE ROLE reviewer1 LOGIN;
+GRANT USAGE, CREATE ON SCHEMA prod TO reviewer1;
+GRANT SELECT, INSERT, UPDATE, DELETE ON prod.orders TO reviewer1;
 SELECT * FROM sandbox_create('etl', 'agent1', ARRAY['prod'], ttl => '8 hours');
 SELECT * FROM sandbox_list();
 
@@ -49,7 +53,7 @@ GRANT CREATE ON SCHEMA prod TO agent1;
 \echo '=== 4. Acting as the agent: build a table in the sandbox from production data'
 \echo
 
-SET ROLE agent1;
+SET SESSION AUTHORIZATION agent1;
 
 CREATE TABLE etl.daily AS
 	SELECT ordered_at AS day, count(*) AS orders, sum(amount) AS revenue
@@ -69,7 +73,7 @@ TRUNCATE prod.orders;
 CREATE TABLE prod.shadow (id integer);
 \set ON_ERROR_STOP 1
 
-RESET ROLE;
+RESET SESSION AUTHORIZATION;
 
 \echo
 \echo '=== 6. Back as the superuser: production is unchanged, and the refusals were counted'
@@ -79,13 +83,65 @@ SELECT count(*) AS orders, sum(amount) AS total FROM prod.orders;
 SELECT * FROM sandbox_stats();
 
 \echo
-\echo '=== 7. Housekeeping: space used, a longer life, then drop'
+\echo '=== 7. The agent asks for its table to reach production'
+\echo
+
+SET SESSION AUTHORIZATION agent1;
+-- The request freezes the table: it moves out of the agent's reach, so what
+-- the reviewer approves is exactly what will be applied.
+SELECT sandbox_request_promotion('etl.daily', 'prod.daily', 'create',
+                                 note => 'daily revenue for the dashboard') AS daily_id \gset
+-- The agent cannot approve its own work.
+\set ON_ERROR_STOP 0
+SELECT sandbox_approve(:daily_id);
+\set ON_ERROR_STOP 1
+RESET SESSION AUTHORIZATION;
+
+\echo
+\echo '=== 8. A reviewer reads the diff, approves, and promotes (as itself)'
+\echo
+
+SET SESSION AUTHORIZATION reviewer1;
+SELECT * FROM sandbox_diff(:daily_id);
+SELECT sandbox_approve(:daily_id, 'numbers match the orders table');
+SELECT * FROM sandbox_promote(:daily_id, dry_run => true);
+SELECT * FROM sandbox_promote(:daily_id);
+SELECT * FROM prod.daily ORDER BY day;
+RESET SESSION AUTHORIZATION;
+
+\echo
+\echo '=== 9. A correction to production rows, applied and then reverted'
+\echo
+
+SET SESSION AUTHORIZATION agent1;
+CREATE TABLE etl.order_fixes (LIKE prod.orders INCLUDING ALL);
+INSERT INTO etl.order_fixes SELECT id, customer, amount * 1.1, ordered_at
+  FROM prod.orders WHERE customer = 'globex';
+SELECT sandbox_request_promotion('etl.order_fixes', 'prod.orders', 'upsert',
+                                 note => 'globex prices were 10% low') AS fix_id \gset
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION reviewer1;
+SELECT * FROM sandbox_diff(:fix_id);
+SELECT sandbox_approve(:fix_id);
+SELECT * FROM sandbox_promote(:fix_id);
+SELECT * FROM prod.orders ORDER BY id;
+-- Second thoughts: nothing changed production since, so revert restores it.
+SELECT * FROM sandbox_revert(:fix_id);
+SELECT * FROM prod.orders ORDER BY id;
+RESET SESSION AUTHORIZATION;
+-- Every transition is on record: who, when, why.
+SELECT promotion, actor, from_status, to_status, reason
+  FROM sandbox.promotion_events ORDER BY at;
+
+\echo
+\echo '=== 10. Housekeeping: space used, a longer life, then drop'
 \echo
 
 SELECT * FROM sandbox_usage();
 SELECT sandbox_extend('etl', '1 day');
 SELECT sandbox_drop('etl');
 
--- The sandbox and everything in it are gone; production is still there.
+-- The sandbox and everything in it are gone; production keeps what was promoted.
 SELECT * FROM sandbox_list();
 SELECT count(*) AS orders FROM prod.orders;
+SELECT count(*) AS daily_rows FROM prod.daily;
