@@ -290,8 +290,10 @@ sandbox_restricted_role(void)
 
 /*
  * May a restricted session change objects in this namespace?  Yes for the
- * scratch schemas of its session user and current user, and for its own
- * temporary schema when sandbox.allow_temp_objects is on.
+ * scratch schemas of the agent it acts for (its session user when that is
+ * an agent, else its current user: SET ROLE to another agent gains
+ * nothing), and for its own temporary schema when
+ * sandbox.allow_temp_objects is on.
  */
 bool
 sandbox_namespace_writable(Oid nspid)
@@ -305,8 +307,7 @@ sandbox_namespace_writable(Oid nspid)
 
 	ensure_cache();
 	entry = hash_search(scratch_hash, &nspid, HASH_FIND, NULL);
-	return entry != NULL &&
-		(entry->agent == GetUserId() || entry->agent == GetSessionUserId());
+	return entry != NULL && entry->agent == sandbox_restricted_role();
 }
 
 /* May the given agent change objects in this namespace (its own scratch only)? */

@@ -188,6 +188,29 @@ function_trusted(Oid funcid)
 	return false;
 }
 
+/* Is this a built-in that writes outside scratch through a side door, or reaches out? */
+bool
+sandbox_function_denied(Oid funcid)
+{
+	if (!OidIsValid(funcid) || funcid >= FirstNormalObjectId)
+		return false;
+	if (denied_hash == NULL)
+		build_denied_hash();
+	return hash_search(denied_hash, &funcid, HASH_FIND, NULL) != NULL;
+}
+
+static void
+refuse_agent_function(Oid funcid, Oid owner)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to run function %s written by sandbox agent \"%s\"",
+					format_procedure(funcid), GetUserNameFromId(owner, false)),
+			 errdetail("Code an agent wrote runs only as that agent, never with the privileges of role \"%s\".",
+					   GetUserNameFromId(GetUserId(), false)),
+			 errhint("Review the function, or run it as the agent; promotions never carry agent functions into production.")));
+}
+
 static bool
 extension_function(Oid funcid)
 {
@@ -207,13 +230,29 @@ sandbox_check_function_execute(Oid funcid)
 	const char *why = NULL;
 
 	if (!sandbox_session_restricted())
+	{
+		/* an aggregate or window function an agent wrote runs only as the agent */
+		if (funcid >= FirstNormalObjectId && sandbox_cache_has_agents())
+		{
+			Oid			owner = InvalidOid;
+			bool		secdef = false;
+
+			tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+			if (HeapTupleIsValid(tuple))
+			{
+				owner = ((Form_pg_proc) GETSTRUCT(tuple))->proowner;
+				secdef = ((Form_pg_proc) GETSTRUCT(tuple))->prosecdef;
+				ReleaseSysCache(tuple);
+			}
+			if (!secdef && owner != GetUserId() && sandbox_is_agent(owner))
+				refuse_agent_function(funcid, owner);
+		}
 		return;
+	}
 
 	if (funcid < FirstNormalObjectId)
 	{
-		if (denied_hash == NULL)
-			build_denied_hash();
-		if (hash_search(denied_hash, &funcid, HASH_FIND, NULL) == NULL)
+		if (!sandbox_function_denied(funcid))
 			return;
 		why = "it writes outside the sandbox or reaches files, programs or other sessions";
 	}
@@ -322,21 +361,15 @@ sandbox_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 		/* agent code runs only as the agent (for SECURITY DEFINER it does) */
 		if (!facts->secdef && sandbox_is_agent(facts->owner) &&
 			GetUserId() != facts->owner)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied to run function %s written by sandbox agent \"%s\"",
-							format_procedure(flinfo->fn_oid),
-							GetUserNameFromId(facts->owner, false)),
-					 errdetail("Code an agent wrote runs only as that agent, never with the privileges of role \"%s\".",
-							   GetUserNameFromId(GetUserId(), false)),
-					 errhint("Review the function, or run it as the agent; promotions never carry agent functions into production.")));
+			refuse_agent_function(flinfo->fn_oid, facts->owner);
 
 		if (facts->endpoint)
 		{
 			sandbox_trusted_depth++;
 			facts->entered = true;
 		}
-		else if (facts->secdef && sandbox_session_restricted())
+		else if (facts->secdef && !sandbox_is_agent(facts->owner) &&
+				 sandbox_session_restricted())
 			sandbox_refuse("function call",
 						   "Ask a database administrator to add the function to sandbox.trusted_functions if agents may use it.",
 						   "call function %s, because it is SECURITY DEFINER and would run with its owner's privileges",

@@ -258,14 +258,47 @@ sequence_call_walker(Node *node, void *context)
 
 /*
  * Refuse nextval()/setval() calls in expr that a restricted session may not
- * make.  Used on every planned query and on stored expressions (defaults,
- * checks, index expressions, trigger conditions) that the executor
- * evaluates without planning them, as COPY FROM does.
+ * make.  Used on every planned query, and on the arguments of CALL, which
+ * are evaluated without planning.
  */
 void
 sandbox_check_sequence_calls(Node *expr)
 {
 	(void) sequence_call_walker(expr, NULL);
+}
+
+static bool
+denied_function_checker(Oid funcid, void *context)
+{
+	return sandbox_function_denied(funcid);
+}
+
+static bool
+stored_expression_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, denied_function_checker, NULL))
+		sandbox_refuse("CREATE", "Stored expressions may not call functions that reach outside the sandbox.",
+					   "store an expression that calls a function reaching outside the sandbox");
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, stored_expression_walker, context, 0);
+	return expression_tree_walker(node, stored_expression_walker, context);
+}
+
+/*
+ * Check an expression an agent stores in the catalogs (a default, check
+ * constraint, index expression, trigger condition, domain constraint or
+ * default): the executor evaluates these without planning them, as COPY
+ * FROM does, and some of them run for other roles (a domain's check in a
+ * reviewer's cast).  They may not advance an outside sequence nor call a
+ * built-in that reaches outside the sandbox.
+ */
+void
+sandbox_check_stored_expression(Node *expr)
+{
+	(void) sequence_call_walker(expr, NULL);
+	(void) stored_expression_walker(expr, NULL);
 }
 
 static PlannedStmt *

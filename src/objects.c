@@ -43,6 +43,8 @@
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_type.h"
 #include "catalog/pg_policy.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_statistic_ext.h"
@@ -102,7 +104,7 @@ check_stored_expression(Relation rel, HeapTuple tuple, AttrNumber att)
 	Datum		value = heap_getattr(tuple, att, RelationGetDescr(rel), &isnull);
 
 	if (!isnull)
-		sandbox_check_sequence_calls((Node *) stringToNode(TextDatumGetCString(value)));
+		sandbox_check_stored_expression((Node *) stringToNode(TextDatumGetCString(value)));
 }
 
 const char *
@@ -195,6 +197,39 @@ check_namespace_object(Oid nspid, bool created, const char *kind, const char *ve
 				   "%s schema \"%s\"", verb, name);
 }
 
+/* The expression of the default just stored for column attnum of relid. */
+static void
+check_new_default(Oid relid, int attnum)
+{
+	Relation	rel = table_open(AttrDefaultRelationId, AccessShareLock);
+	ScanKeyData skey[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+
+	ScanKeyInit(&skey[0], Anum_pg_attrdef_adrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	ScanKeyInit(&skey[1], Anum_pg_attrdef_adnum, BTEqualStrategyNumber, F_INT2EQ,
+				Int16GetDatum((int16) attnum));
+	scan = systable_beginscan(rel, AttrDefaultIndexId, true, SnapshotSelf, 2, skey);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+		check_stored_expression(rel, tuple, Anum_pg_attrdef_adbin);
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+/* An operator's functions may not be built-ins that reach outside: others may use the operator. */
+static void
+check_operator(Relation rel, HeapTuple tuple)
+{
+	Form_pg_operator op = (Form_pg_operator) GETSTRUCT(tuple);
+
+	if (sandbox_function_denied(op->oprcode) || sandbox_function_denied(op->oprrest) ||
+		sandbox_function_denied(op->oprjoin))
+		sandbox_refuse("CREATE", "Operators may not call functions that reach outside the sandbox.",
+					   "create operator %s using a function that reaches outside the sandbox",
+					   NameStr(op->oprname));
+}
+
 static bool
 check_attached(const AttachedClass *ac, Oid objectId, bool created,
 			   const char *kind, const char *verb)
@@ -224,7 +259,8 @@ check_attached(const AttachedClass *ac, Oid objectId, bool created,
  * object (classId, objectId); refuse otherwise.
  */
 void
-sandbox_check_object(Oid classId, Oid objectId, const char *kind, const char *verb)
+sandbox_check_object(Oid classId, Oid objectId, int subId, const char *kind,
+					 const char *verb)
 {
 	bool		created = strcmp(verb, "create") == 0;
 	Relation	rel;
@@ -232,9 +268,17 @@ sandbox_check_object(Oid classId, Oid objectId, const char *kind, const char *ve
 	AttrNumber	nspatt;
 	const char *label;
 
-	if (classId == RelationRelationId)
+	/* an index's pg_index row (CLUSTER ON, REPLICA IDENTITY, ...) is the index */
+	if (classId == RelationRelationId || classId == IndexRelationId)
 	{
 		check_relation(objectId, created, kind, verb);
+		return;
+	}
+	if (classId == AttrDefaultRelationId && created)
+	{
+		/* a new default is announced as (table, column), not by its own OID */
+		check_relation(objectId, false, kind, verb);
+		check_new_default(objectId, subId);
 		return;
 	}
 	if (classId == NamespaceRelationId)
@@ -286,6 +330,11 @@ sandbox_check_object(Oid classId, Oid objectId, const char *kind, const char *ve
 		}
 		if (created && classId == ConstraintRelationId)
 			check_stored_expression(rel, tuple, Anum_pg_constraint_conbin);
+		/* a domain's default is evaluated wherever the domain is used */
+		if (classId == TypeRelationId)
+			check_stored_expression(rel, tuple, Anum_pg_type_typdefaultbin);
+		if (classId == OperatorRelationId)
+			check_operator(rel, tuple);
 	}
 	table_close(rel, AccessShareLock);
 }
@@ -298,7 +347,7 @@ sandbox_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	{
 		case OAT_POST_CREATE:
 			if (sandbox_session_restricted())
-				sandbox_check_object(classId, objectId, "CREATE", "create");
+				sandbox_check_object(classId, objectId, subId, "CREATE", "create");
 			break;
 		case OAT_POST_ALTER:
 			if (!sandbox_session_restricted())
@@ -308,12 +357,12 @@ sandbox_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 				/* a child attached to or detached from a parent: both change */
 				ObjectAccessPostAlter *pa = (ObjectAccessPostAlter *) arg;
 
-				sandbox_check_object(RelationRelationId, objectId, "ALTER", "change the inheritance of");
+				sandbox_check_object(RelationRelationId, objectId, 0, "ALTER", "change the inheritance of");
 				if (pa != NULL && OidIsValid(pa->auxiliary_id))
-					sandbox_check_object(RelationRelationId, pa->auxiliary_id, "ALTER", "change the inheritance of");
+					sandbox_check_object(RelationRelationId, pa->auxiliary_id, 0, "ALTER", "change the inheritance of");
 				break;
 			}
-			sandbox_check_object(classId, objectId, "ALTER", "alter");
+			sandbox_check_object(classId, objectId, subId, "ALTER", "alter");
 			break;
 		case OAT_DROP:
 			{
@@ -322,7 +371,7 @@ sandbox_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 				/* internal drops follow a change the guard already checked */
 				if ((drop == NULL || !(drop->dropflags & PERFORM_DELETION_INTERNAL)) &&
 					sandbox_session_restricted())
-					sandbox_check_object(classId, objectId, "DROP", "drop");
+					sandbox_check_object(classId, objectId, subId, "DROP", "drop");
 			}
 			break;
 		case OAT_TRUNCATE:

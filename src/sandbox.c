@@ -12,6 +12,7 @@
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
 #include "access/xact.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
@@ -38,6 +39,44 @@ PG_FUNCTION_INFO_V1(sandbox_guard_active);
 PG_FUNCTION_INFO_V1(sandbox_state_changed);
 PG_FUNCTION_INFO_V1(sandbox_current_xid);
 
+/*
+ * A restricted session may not change the settings that govern the guard,
+ * even when a DBA has granted SET on them (GRANT SET ON PARAMETER) or when
+ * it calls set_config().  Values from the configuration file, ALTER ROLE
+ * and ALTER DATABASE, and a parallel worker's copy of its leader's, pass.
+ */
+static bool
+setting_change_allowed(GucSource source)
+{
+	if (source < PGC_S_INTERACTIVE || !IsUnderPostmaster || IsParallelWorker() ||
+		!IsNormalProcessingMode() || !IsTransactionState() ||
+		!sandbox_session_restricted())
+		return true;
+	GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+	GUC_check_errmsg("permission denied to change a sandbox setting");
+	GUC_check_errdetail("Sandbox agents cannot change the settings that govern the guard.");
+	GUC_check_errhint("Ask a database administrator.");
+	return false;
+}
+
+static bool
+check_bool_setting(bool *newval, void **extra, GucSource source)
+{
+	return setting_change_allowed(source);
+}
+
+static bool
+check_int_setting(int *newval, void **extra, GucSource source)
+{
+	return setting_change_allowed(source);
+}
+
+static bool
+check_string_setting(char **newval, void **extra, GucSource source)
+{
+	return setting_change_allowed(source);
+}
+
 static void
 define_settings(void)
 {
@@ -48,7 +87,7 @@ define_settings(void)
 							 true,
 							 PGC_SUSET,
 							 0,
-							 NULL, NULL, NULL);
+							 check_bool_setting, NULL, NULL);
 
 	DefineCustomStringVariable("sandbox.trusted_functions",
 							   "SECURITY DEFINER and egress functions agents may call.",
@@ -57,7 +96,7 @@ define_settings(void)
 							   "",
 							   PGC_SUSET,
 							   GUC_LIST_INPUT,
-							   NULL, NULL, NULL);
+							   check_string_setting, NULL, NULL);
 
 	DefineCustomStringVariable("sandbox.trusted_servers",
 							   "Foreign servers whose foreign tables agents may read.",
@@ -66,7 +105,7 @@ define_settings(void)
 							   "",
 							   PGC_SUSET,
 							   GUC_LIST_INPUT,
-							   NULL, NULL, NULL);
+							   check_string_setting, NULL, NULL);
 
 	DefineCustomStringVariable("sandbox.approval_policy",
 							   "Function that decides whether sandbox_approve() may approve a promotion.",
@@ -75,7 +114,7 @@ define_settings(void)
 							   "",
 							   PGC_SUSET,
 							   0,
-							   NULL, NULL, NULL);
+							   check_string_setting, NULL, NULL);
 
 	DefineCustomIntVariable("sandbox.required_approvals",
 							"Number of distinct approvers a promotion needs.",
@@ -84,7 +123,7 @@ define_settings(void)
 							1, 1, 100,
 							PGC_SUSET,
 							0,
-							NULL, NULL, NULL);
+							check_int_setting, NULL, NULL);
 
 	DefineCustomIntVariable("sandbox.reap_interval",
 							"Time between two runs of the background reaper.",

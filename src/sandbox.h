@@ -54,12 +54,13 @@ extern void sandbox_refuse(const char *kind, const char *hint,
 extern char *sandbox_relation_name(Oid relid);
 extern void sandbox_check_relation_write(Oid relid, const char *kind, const char *verb);
 extern void sandbox_check_sequence_calls(Node *expr);
+extern void sandbox_check_stored_expression(Node *expr);
 
 /* objects.c: object_access_hook, every catalog object created, altered or dropped */
 extern void sandbox_objects_install(void);
 extern const char *sandbox_relkind_label(char relkind);
-extern void sandbox_check_object(Oid classId, Oid objectId, const char *kind,
-								 const char *verb);
+extern void sandbox_check_object(Oid classId, Oid objectId, int subId,
+								 const char *kind, const char *verb);
 
 /* utility.c: the default-deny allowlist for utility statements */
 extern void sandbox_utility_install(void);
@@ -68,6 +69,7 @@ extern void sandbox_utility_install(void);
 extern void sandbox_functions_install(void);
 extern int	sandbox_trusted_depth;
 extern void sandbox_check_function_execute(Oid funcid);
+extern bool sandbox_function_denied(Oid funcid);
 
 /* stats.c: refusal counters in shared memory */
 extern void sandbox_stats_install(void);

@@ -206,6 +206,9 @@ sandbox_stats(PG_FUNCTION_ARGS)
 Datum
 sandbox_stats_reset(PG_FUNCTION_ARGS)
 {
+	if (sandbox_session_restricted())
+		sandbox_refuse("function call", "Ask a database administrator to reset the counters.",
+					   "reset the refusal counters");
 	if (stats == NULL)
 		PG_RETURN_VOID();
 	LWLockAcquire(stats->lock, LW_EXCLUSIVE);

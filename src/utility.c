@@ -31,6 +31,8 @@
 #include "catalog/pg_namespace.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "tcop/cmdtag.h"
 #include "tcop/utility.h"
@@ -79,6 +81,45 @@ check_schema_name(const char *nspname, const char *kind, const char *verb)
 		sandbox_refuse(kind, NULL, "%s schema \"%s\"", verb, nspname);
 }
 
+/* a raw-parse-tree walker: does the text call nextval() or setval()? */
+static bool
+raw_sequence_call_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncCall))
+	{
+		char	   *name = strVal(llast(((FuncCall *) node)->funcname));
+
+		if (strcmp(name, "nextval") == 0 || strcmp(name, "setval") == 0)
+			return true;
+	}
+	return raw_expression_tree_walker(node, raw_sequence_call_walker, context);
+}
+
+/*
+ * Expressions in these places are evaluated without being planned, so the
+ * planner hook's check of nextval()/setval() never sees them: refuse the
+ * calls there outright.
+ */
+static void
+check_unplanned_expressions(Node *expr, const char *kind, const char *where)
+{
+	if (expr != NULL && raw_sequence_call_walker(expr, NULL))
+		sandbox_refuse(kind, "Call nextval() and setval() in a query instead, such as INSERT ... SELECT nextval('etl.my_seq').",
+					   "call nextval() or setval() in %s", where);
+}
+
+static void
+check_partition_bound(PartitionBoundSpec *bound, const char *kind)
+{
+	if (bound == NULL)
+		return;
+	check_unplanned_expressions((Node *) bound->listdatums, kind, "a partition bound");
+	check_unplanned_expressions((Node *) bound->lowerdatums, kind, "a partition bound");
+	check_unplanned_expressions((Node *) bound->upperdatums, kind, "a partition bound");
+}
+
 /* resolve a named object and check the schema it lives in (or its relation's) */
 static void
 check_object_name(ObjectType objtype, Node *object, RangeVar *relation,
@@ -87,6 +128,10 @@ check_object_name(ObjectType objtype, Node *object, RangeVar *relation,
 	ObjectAddress addr;
 	Relation	rel = NULL;
 	Oid			nspid = InvalidOid;
+
+	/* statements name types as a list of names; the resolver wants a TypeName */
+	if ((objtype == OBJECT_TYPE || objtype == OBJECT_DOMAIN) && IsA(object, List))
+		object = (Node *) makeTypeNameFromNameList((List *) object);
 
 	if (relation != NULL)
 		addr = get_object_address_rv(objtype, relation, (List *) object, &rel,
@@ -104,7 +149,9 @@ check_object_name(ObjectType objtype, Node *object, RangeVar *relation,
 		if (addr.classId == NamespaceRelationId)
 			sandbox_refuse(kind, "The scratch schema belongs to the sandbox.",
 						   "%s schema \"%s\"", verb, get_namespace_name(addr.objectId));
-		nspid = get_object_namespace(&addr);
+		nspid = is_objectclass_supported(addr.classId) &&
+			get_object_attnum_namespace(addr.classId) != InvalidAttrNumber ?
+			get_object_namespace(&addr) : InvalidOid;
 		if (!OidIsValid(nspid))
 			sandbox_refuse(kind, ask_dba_hint, "%s %s", verb,
 						   getObjectDescription(&addr, false));
@@ -115,6 +162,56 @@ check_object_name(ObjectType objtype, Node *object, RangeVar *relation,
 	if (!sandbox_namespace_writable(nspid))
 		sandbox_refuse(kind, NULL, "%s %s", verb,
 					   OidIsValid(addr.objectId) ? getObjectDescription(&addr, false) : "object");
+}
+
+/*
+ * Objects a DROP names must be in scratch; checked here so the refusal
+ * names what the statement named (the object-access hook checks every
+ * object the drop cascades to as well).
+ */
+static void
+check_drop(DropStmt *stmt, const char *kind)
+{
+	ListCell   *lc;
+
+	switch (stmt->removeType)
+	{
+		case OBJECT_TABLE:
+		case OBJECT_SEQUENCE:
+		case OBJECT_VIEW:
+		case OBJECT_MATVIEW:
+		case OBJECT_INDEX:
+		case OBJECT_FOREIGN_TABLE:
+		case OBJECT_FUNCTION:
+		case OBJECT_PROCEDURE:
+		case OBJECT_ROUTINE:
+		case OBJECT_AGGREGATE:
+		case OBJECT_TYPE:
+		case OBJECT_DOMAIN:
+		case OBJECT_OPERATOR:
+		case OBJECT_COLLATION:
+		case OBJECT_CONVERSION:
+		case OBJECT_STATISTIC_EXT:
+		case OBJECT_TRIGGER:
+		case OBJECT_RULE:
+		case OBJECT_POLICY:
+		case OBJECT_SCHEMA:
+			foreach(lc, stmt->objects)
+				check_object_name(stmt->removeType, (Node *) lfirst(lc), NULL, kind, "drop");
+			break;
+		default:
+			break;				/* the object-access hook checks the rest */
+	}
+}
+
+static void
+check_rename(RenameStmt *stmt, const char *kind)
+{
+	if (stmt->relation != NULL)
+		check_rangevar(stmt->relation, kind, "rename");
+	else if (stmt->object != NULL && stmt->renameType != OBJECT_ROLE &&
+			 stmt->renameType != OBJECT_DATABASE && stmt->renameType != OBJECT_TABLESPACE)
+		check_object_name(stmt->renameType, stmt->object, NULL, kind, "rename");
 }
 
 static void
@@ -169,6 +266,11 @@ check_alter_table(AlterTableStmt *stmt, const char *kind)
 			case AT_AttachPartition:
 			case AT_DetachPartition:
 				check_rangevar(((PartitionCmd *) cmd->def)->name, kind, "attach or detach");
+				check_partition_bound(((PartitionCmd *) cmd->def)->bound, kind);
+				break;
+			case AT_AlterColumnType:
+				check_unplanned_expressions(((ColumnDef *) cmd->def)->raw_default, kind,
+											"the USING clause of ALTER COLUMN TYPE");
 				break;
 			case AT_AddInherit:
 			case AT_DropInherit:
@@ -183,11 +285,19 @@ check_alter_table(AlterTableStmt *stmt, const char *kind)
 static void
 check_set_role(VariableSetStmt *stmt, const char *kind)
 {
-	bool		is_role = strcmp(stmt->name, "role") == 0;
-	bool		is_auth = strcmp(stmt->name, "session_authorization") == 0;
+	bool		is_role;
+	bool		is_auth;
 	const char *target;
 	Oid			roleid;
 
+	if (stmt->name == NULL)
+		return;					/* RESET ALL, SET TRANSACTION ... */
+	if (strncmp(stmt->name, "sandbox.", 8) == 0 && stmt->kind != VAR_RESET &&
+		stmt->kind != VAR_RESET_ALL)
+		sandbox_refuse(kind, "Only a database administrator changes the sandbox settings.",
+					   "change setting \"%s\"", stmt->name);
+	is_role = strcmp(stmt->name, "role") == 0;
+	is_auth = strcmp(stmt->name, "session_authorization") == 0;
 	if (!is_role && !is_auth)
 		return;
 	if (stmt->kind != VAR_SET_VALUE || stmt->args == NIL)
@@ -221,15 +331,23 @@ check_statement(Node *stmt)
 		case T_FetchStmt:
 		case T_ClosePortalStmt:
 		case T_PrepareStmt:
-		case T_ExecuteStmt:
 		case T_DeallocateStmt:
 		case T_DiscardStmt:
 		case T_ConstraintsSetStmt:
 		case T_ExplainStmt:
 		case T_DoStmt:
-		case T_CallStmt:
 		case T_ListenStmt:
 		case T_UnlistenStmt:
+			return;
+
+		case T_CallStmt:
+			/* its arguments are evaluated without planning */
+			sandbox_check_sequence_calls((Node *) ((CallStmt *) stmt)->funcexpr);
+			return;
+
+		case T_ExecuteStmt:
+			check_unplanned_expressions((Node *) ((ExecuteStmt *) stmt)->params, kind,
+										"the parameters of EXECUTE");
 			return;
 
 		case T_VariableSetStmt:
@@ -256,7 +374,13 @@ check_statement(Node *stmt)
 		case T_CreateFunctionStmt:
 		case T_AlterFunctionStmt:
 		case T_DropStmt:
+			check_drop((DropStmt *) stmt, kind);
+			return;
+
 		case T_RenameStmt:
+			check_rename((RenameStmt *) stmt, kind);
+			return;
+
 		case T_RuleStmt:
 		case T_CreatePolicyStmt:
 		case T_AlterPolicyStmt:
@@ -287,6 +411,7 @@ check_statement(Node *stmt)
 				CreateStmt *cs = (CreateStmt *) stmt;
 
 				check_creation(cs->relation, kind, "table");
+				check_partition_bound(cs->partbound, kind);
 				foreach(lc, cs->inhRelations)
 					check_rangevar((RangeVar *) lfirst(lc), kind, "inherit from or add a partition to");
 			}
@@ -334,7 +459,9 @@ check_statement(Node *stmt)
 					sandbox_is_own_scratch_name(cs->schemaname))
 					return;
 				sandbox_refuse(kind, "Create objects inside the scratch schema instead.",
-							   "create schema \"%s\"", cs->schemaname ? cs->schemaname : "");
+							   "create schema \"%s\"",
+							   cs->schemaname ? cs->schemaname :
+							   cs->authrole ? get_rolespec_name(cs->authrole) : "");
 			}
 			return;
 
@@ -348,6 +475,7 @@ check_statement(Node *stmt)
 								   cs->is_program ? "program" : "file");
 				if (cs->is_from)
 					check_rangevar(cs->relation, kind, "copy into");
+				check_unplanned_expressions(cs->whereClause, kind, "the WHERE clause of COPY");
 			}
 			return;
 
