@@ -29,6 +29,8 @@
 #                                 cluster
 #     sandbox_count_regress FILE  count pg_regress / pg_isolation_regress result
 #                                 lines; sets COUNT_PASSED, COUNT_FAILED
+#     check DESC EXPECTED ACTUAL  print a TAP "ok" / "not ok" line; sets failed=1
+#                                 on a mismatch (scripts end with exit $failed)
 #     sandbox_count_tap FILE RC   count "ok" / "not ok" lines of a test script
 #                                 that exited with RC; sets COUNT_PASSED,
 #                                 COUNT_FAILED
@@ -322,6 +324,22 @@ sandbox_count_regress()
 		fi
 	done <"$file"
 	return 0
+}
+
+# check DESCRIPTION EXPECTED ACTUAL: print a TAP line "ok - ..." when the
+# two are equal, else "not ok - ..." with both, and set failed=1.  Scripted
+# tests start with failed=0 and end with "exit $failed".
+failed=0
+check()
+{
+	if [ "$2" = "$3" ]; then
+		echo "ok - $1"
+	else
+		echo "not ok - $1"
+		echo "#   expected: $2"
+		echo "#   got:      $3"
+		failed=1
+	fi
 }
 
 # sandbox_count_tap FILE RC: count lines starting "ok" / "not ok" in a script's

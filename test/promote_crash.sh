@@ -6,17 +6,6 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-failed=0
-check() {	# check DESCRIPTION EXPECTED ACTUAL
-	if [ "$2" = "$3" ]; then
-		echo "ok - $1"
-	else
-		echo "not ok - $1"
-		echo "#   expected: $2"
-		echo "#   got:      $3"
-		failed=1
-	fi
-}
 rows=${CRASH_ROWS:-1000000}
 
 sandbox_os_user
