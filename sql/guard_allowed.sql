@@ -365,14 +365,10 @@ VACUUM (ANALYZE) regress_scratch.customers, regress_scratch.events;
 VACUUM FULL regress_scratch.audit;
 REINDEX TABLE regress_scratch.customers;
 REINDEX INDEX regress_scratch.order_facts_id_idx;
--- L024 regress_agent: CLUSTER a scratch table on one of its indexes
--- GUARD BUG: refused with "permission denied to alter pg_index".  Marking
--- an index as the clustered one (CLUSTER ... USING, ALTER TABLE ... CLUSTER
--- ON) updates the index's pg_index row; the object-access hook sees an
--- alteration of class pg_index, which it does not map to a schema, and
--- refuses.  Both should succeed on a scratch table.
+-- L024 regress_agent: CLUSTER a scratch table on one of its indexes, and ALTER TABLE ... CLUSTER ON (both update the scratch index's pg_index row)
 CLUSTER regress_scratch.order_facts USING order_facts_id_idx;
 ALTER TABLE regress_scratch.order_facts CLUSTER ON order_facts_id_idx;
+SELECT indisclustered FROM pg_index WHERE indexrelid = 'regress_scratch.order_facts_id_idx'::regclass;
 -- L025 regress_agent: serial and identity columns
 CREATE TABLE regress_scratch.ids (
     s serial PRIMARY KEY,
@@ -405,14 +401,13 @@ DELETE FROM regress_scratch.parents WHERE id = 1;
 SELECT * FROM regress_scratch.children ORDER BY id;
 ALTER TABLE regress_scratch.order_facts ADD PRIMARY KEY (id);
 ALTER TABLE regress_scratch.children ADD FOREIGN KEY (id) REFERENCES regress_scratch.order_facts NOT VALID;
--- L028 regress_agent: a replica identity index, and an existing unique index turned into a primary key
--- GUARD BUG: both refused with "permission denied to alter pg_index" (as
--- CLUSTER above: each updates the index's pg_index row).  Both should
--- succeed on a scratch table.
+-- L028 regress_agent: a replica identity index, and an existing unique index turned into a primary key (both update the scratch index's pg_index row)
 CREATE TABLE regress_scratch.keyed (id int NOT NULL);
 CREATE UNIQUE INDEX keyed_id_idx ON regress_scratch.keyed (id);
 ALTER TABLE regress_scratch.keyed REPLICA IDENTITY USING INDEX keyed_id_idx;
 ALTER TABLE regress_scratch.keyed ADD CONSTRAINT keyed_pk PRIMARY KEY USING INDEX keyed_id_idx;
+SELECT i.indexrelid::regclass AS index, i.indisprimary, i.indisreplident
+  FROM pg_index i WHERE i.indrelid = 'regress_scratch.keyed'::regclass;
 -- L029 regress_agent: CREATE SCHEMA IF NOT EXISTS of its own scratch schema is a no-op
 CREATE SCHEMA IF NOT EXISTS regress_scratch;
 -- L030 regress_agent: GRANT SELECT on a scratch table to another role, which can then read it
@@ -506,17 +501,29 @@ SELECT convert_from(lo_get(424242), 'UTF8');
 SELECT name, schema, agent FROM sandbox_list();
 SELECT kind, refusals > 0 AS counted FROM sandbox_stats()
  WHERE role = current_user AND kind = 'write';
--- L042 regress_agent: GRANT USAGE on a scratch type to another role
--- GUARD BUG (server crash): GRANT ... ON TYPE / ON DOMAIN kills the backend
--- with SIGSEGV (the guard hands GRANT's name list to get_object_address()
--- as if it were a TypeName).  It should succeed.  Commented out so that
--- the rest of the suite runs; uncomment once fixed.
--- GRANT USAGE ON TYPE regress_scratch.pair TO regress_reviewer;
--- GRANT USAGE ON DOMAIN regress_scratch.positive TO regress_reviewer;
+-- L042 regress_agent: GRANT USAGE on a scratch type and a scratch domain to another role
+GRANT USAGE ON TYPE regress_scratch.pair TO regress_reviewer;
+GRANT USAGE ON DOMAIN regress_scratch.positive TO regress_reviewer;
+SELECT has_type_privilege('regress_reviewer', 'regress_scratch.pair', 'USAGE') AS pair_usage,
+       has_type_privilege('regress_reviewer', 'regress_scratch.positive', 'USAGE') AS positive_usage;
 -- L043 regress_agent: RESET ALL, which connection poolers send between clients
--- GUARD BUG (server crash): RESET ALL kills the backend with SIGSEGV (see
--- guard_attacks).  It should succeed.  Commented out; uncomment once fixed.
--- RESET ALL;
+SET work_mem = '8MB';
+RESET ALL;
+SELECT current_setting('work_mem') <> '8MB' AS work_mem_reset, current_user, session_user;
+-- L047 regress_agent: an operator in scratch over a harmless built-in function, and using it
+CREATE OPERATOR regress_scratch.### (LEFTARG = int, RIGHTARG = int, FUNCTION = int4pl);
+SELECT 2 OPERATOR(regress_scratch.###) 3 AS sum;
+-- L048 regress_agent: a scratch table whose DEFAULT is nextval(scratch sequence), filled by INSERT and COPY FROM STDIN
+CREATE SEQUENCE regress_scratch.some_seq;
+CREATE TABLE regress_scratch.dflt (id bigint DEFAULT nextval('regress_scratch.some_seq'), v text);
+INSERT INTO regress_scratch.dflt (v) VALUES ('insert');
+COPY regress_scratch.dflt (v) FROM STDIN;
+copy
+\.
+COPY regress_scratch.dflt FROM STDIN;
+10	explicit
+\.
+SELECT * FROM regress_scratch.dflt ORDER BY id;
 RESET SESSION AUTHORIZATION;
 
 -- superuser: none of the agent's work changed production

@@ -11,8 +11,9 @@
 --
 -- Where PostgreSQL's own privilege check refuses before the guard, the case
 -- says so ("PostgreSQL refuses first"); otherwise the guard refuses (42501,
--- "permission denied to ...").  Cases marked "GUARD BUG" show what the
--- guard does today, which is wrong; see the comment for what it should do.
+-- "permission denied to ...").  Statements that only set a case up
+-- (creating scratch objects, BEGIN, PREPARE) succeed; the attack itself
+-- is refused, and where part of a case is allowed its comment says so.
 --
 \set VERBOSITY terse
 
@@ -110,6 +111,7 @@ CREATE TABLE regress_scratch.parent (id int, at date) PARTITION BY RANGE (at);
 CREATE TABLE regress_scratch.ev_part (id int, at date);
 CREATE TABLE regress_scratch.plain (id int, at date);
 CREATE TYPE regress_scratch.pair AS (a int, b int);
+CREATE DOMAIN regress_scratch.posint AS int CHECK (VALUE > 0);
 CREATE FUNCTION regress_scratch.noop_trg() RETURNS trigger
     LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
 CREATE FUNCTION regress_scratch.agent_fn() RETURNS int
@@ -301,7 +303,7 @@ SELECT regress_scratch.w_sql();
 CREATE FUNCTION regress_scratch.w_atomic() RETURNS void LANGUAGE sql
     BEGIN ATOMIC INSERT INTO regress_prod.customers VALUES (7, 'atomic'); END;
 SELECT regress_scratch.w_atomic();
--- A024 regress_agent: a SECURITY DEFINER function the agent wrote itself
+-- A024 regress_agent: a SECURITY DEFINER function the agent wrote itself (it runs as the agent; the guard refuses the TRUNCATE inside)
 CREATE FUNCTION regress_scratch.w_definer() RETURNS void LANGUAGE plpgsql SECURITY DEFINER
     AS $$ BEGIN TRUNCATE regress_prod.orders; END $$;
 SELECT regress_scratch.w_definer();
@@ -368,6 +370,22 @@ EXCEPTION WHEN insufficient_privilege THEN
     RETURN 'refused: ' || SQLERRM;
 END $$;
 SELECT regress_scratch.swallow();
+-- A208 regress_agent: its own SECURITY DEFINER function (owned by the agent, so it runs as the agent), called by the agent: the call is allowed and writes scratch, the guard refuses the production write inside
+CREATE FUNCTION regress_scratch.own_definer(touch_prod boolean) RETURNS text LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    INSERT INTO regress_scratch.plain VALUES (208);
+    IF touch_prod THEN
+        UPDATE regress_prod.orders SET amount = 2;
+        INSERT INTO regress_prod.customers VALUES (208, 'definer');
+    END IF;
+    RETURN current_user;
+END $$;
+SELECT pg_get_userbyid(proowner) AS owner, prosecdef FROM pg_proc
+ WHERE oid = 'regress_scratch.own_definer(boolean)'::regprocedure;
+SELECT regress_scratch.own_definer(false) AS runs_as;
+SELECT regress_scratch.own_definer(true);
+SELECT count(*) AS scratch_rows_written FROM regress_scratch.plain WHERE id = 208;
+DELETE FROM regress_scratch.plain WHERE id = 208;
 RESET SESSION AUTHORIZATION;
 -- superuser: production unchanged after group 2
 SELECT regress_prod_state() = :'prod_state' AS production_unchanged;
@@ -438,14 +456,10 @@ ALTER TABLE regress_prod.customers ENABLE TRIGGER ALL;
 ALTER TABLE regress_prod.loose SET SCHEMA regress_scratch;
 -- A059 regress_agent: ALTER TABLE scratch SET SCHEMA into production
 ALTER TABLE regress_scratch.plain SET SCHEMA regress_prod;
--- A060 regress_agent: move an agent function and type into production (smuggling)
+-- A060 regress_agent: move an agent function, type and domain into production (smuggling)
 ALTER FUNCTION regress_scratch.agent_fn() SET SCHEMA regress_prod;
--- GUARD BUG (server crash): the next statement kills the backend with
--- SIGSEGV.  The guard hands the name list of ALTER TYPE ... SET SCHEMA to
--- get_object_address() as if it were a TypeName.  It should be refused
--- with "permission denied to move objects into schema".  Commented out so
--- that the rest of the suite runs; uncomment once fixed.
--- ALTER TYPE regress_scratch.pair SET SCHEMA regress_prod;
+ALTER TYPE regress_scratch.pair SET SCHEMA regress_prod;
+ALTER DOMAIN regress_scratch.posint SET SCHEMA regress_prod;
 -- A061 regress_agent: ALTER TABLE production OWNER TO the agent
 ALTER TABLE regress_prod.orders OWNER TO regress_agent;
 -- A062 regress_agent: hand the production table it owns to another role
@@ -575,11 +589,11 @@ BEGIN;
 SET LOCAL ROLE regress_prod_owner;
 ROLLBACK;
 -- A102 regress_agent: set_config('role', ...), which never reaches ProcessUtility
--- GUARD BUG: the call succeeds and current_user becomes regress_prod_owner,
--- although SET ROLE to the same role is refused.  The session stays
--- restricted (the writes below are still refused), but the agent has left
--- its own identity.  Should be refused like SET ROLE.
+-- (refused like SET ROLE: the planner sees set_config('role', ...) with a
+-- constant name; a name chosen at run time is refused too)
 SELECT set_config('role', 'regress_prod_owner', false);
+SELECT set_config(lower('ROLE'), 'regress_prod_owner', false);
+DO $$ BEGIN PERFORM set_config('role', 'regress_prod_owner', false); END $$;
 SELECT current_user, session_user;
 UPDATE regress_prod.orders SET amount = 1;
 CREATE TABLE regress_prod.planted (id int);
@@ -588,13 +602,9 @@ SELECT current_user, session_user;
 -- A103 regress_agent: SET ROLE to another agent it is not a member of (PostgreSQL refuses first)
 SET ROLE regress_agent2;
 -- A104 regress_agent: SET ROLE to another agent it was made a member of (drift), then write that agent's scratch schema
--- GUARD BUG: the guard lets an agent switch to another agent role and then
--- treats the other agent's scratch schema as writable (it allows the
--- scratch schemas of the current user as well as the session user).  The
--- logged-in agent thereby writes outside its own scratch schema (DESIGN
--- 2.1: "Another agent's scratch schema is outside too", even when
--- granted).  Should be refused: either the SET ROLE, or every write
--- outside the session user's scratch when the session user is an agent.
+-- (the SET ROLE itself passes, since the target is an agent too; the guard
+-- allows only the session user's own scratch schema, so both writes are
+-- refused)
 RESET SESSION AUTHORIZATION;
 GRANT regress_agent2 TO regress_agent;
 SET SESSION AUTHORIZATION regress_agent;
@@ -602,12 +612,6 @@ SET ROLE regress_agent2;
 INSERT INTO regress_scratch2.work VALUES (98, 1);
 CREATE TABLE regress_scratch2.planted (id int);
 RESET ROLE;
-RESET SESSION AUTHORIZATION;
--- superuser: what the case above did; then regress_agent2 undoes it and the membership is revoked
-SELECT count(*) AS planted_rows_should_be_0 FROM regress_scratch2.work WHERE id = 98;
-SET SESSION AUTHORIZATION regress_agent2;
-DELETE FROM regress_scratch2.work WHERE id = 98;
-DROP TABLE IF EXISTS regress_scratch2.planted;
 RESET SESSION AUTHORIZATION;
 REVOKE regress_agent2 FROM regress_agent;
 SET SESSION AUTHORIZATION regress_agent;
@@ -618,33 +622,21 @@ UPDATE regress_prod.orders SET amount = 1;
 SELECT nextval('regress_prod.order_seq');
 RESET ROLE;
 SET SESSION AUTHORIZATION regress_agent;
--- A106 regress_agent: RESET ALL does not lift the restriction
--- GUARD BUG (server crash): RESET ALL kills the backend with SIGSEGV (the
--- guard's SET ROLE check calls strcmp() on the statement's NULL name).
--- RESET ALL is also what connection poolers send between clients.  It
--- should succeed and leave the session restricted (the DELETE below
--- refused).  Commented out so that the rest of the suite runs; uncomment
--- once fixed.
--- RESET ALL;
+-- A106 regress_agent: RESET ALL does not lift the restriction (RESET ALL succeeds, as connection poolers need; the DELETE after it is refused)
+RESET ALL;
 DELETE FROM regress_prod.orders;
--- A107 regress_agent: SET a sandbox setting it was never granted (PostgreSQL refuses first)
+-- A107 regress_agent: SET a sandbox setting it was never granted (the guard refuses the SETs; PostgreSQL refuses set_config() first)
 SET sandbox.allow_temp_objects = off;
 SET sandbox.approval_policy = 'regress_scratch.agent_fn';
 SELECT set_config('sandbox.required_approvals', '1', false);
--- A108 regress_agent: SET sandbox.trusted_functions, granted by drift (GRANT SET ON PARAMETER)
--- GUARD BUG: the SET succeeds, and the SECURITY DEFINER production function
--- it names then runs and updates production.  Settings that weaken the
--- guard must never be changed by an agent (DESIGN 6), whatever it was granted.
+-- A108 regress_agent: SET sandbox.trusted_functions, granted by drift (GRANT SET ON PARAMETER), then call the production SECURITY DEFINER function it would name
+-- (settings that govern the guard are never the agent's to change, whatever
+-- it was granted: the SET is refused, so the call is refused too; RESET
+-- changes nothing and passes)
 SET sandbox.trusted_functions = 'regress_prod.bump';
 SELECT regress_prod.bump();
 RESET sandbox.trusted_functions;
-RESET SESSION AUTHORIZATION;
--- superuser: what the case above did, then production put back so later groups check the rest
-SELECT array_agg(amount ORDER BY id) AS amounts_should_be_10_to_50 FROM regress_prod.orders;
-UPDATE regress_prod.orders SET amount = id * 10;
-SET SESSION AUTHORIZATION regress_agent;
 -- A109 regress_agent: set_config('sandbox.trusted_functions', ...), granted by drift
--- GUARD BUG: as the case above, through set_config().
 SELECT set_config('sandbox.trusted_functions', 'regress_prod.bump', true);
 -- A110 regress_agent: ALTER ROLE / ALTER DATABASE ... SET a sandbox setting
 ALTER ROLE regress_agent SET sandbox.trusted_functions = 'regress_prod.bump';
@@ -664,6 +656,23 @@ INSERT INTO regress_scratch.plain VALUES (1);
 PREPARE TRANSACTION 'regress_agent_xact';
 ROLLBACK;
 RESET SESSION AUTHORIZATION;
+-- A209 regress_agent: change sandbox settings after SET on one of them is granted by drift (GRANT SET ON PARAMETER, revoked after the case)
+-- (the guard refuses the SET, the SET LOCAL and the set_config() of the
+-- granted setting; PostgreSQL refuses set_config() of the ungranted
+-- sandbox.required_approvals first)
+GRANT SET ON PARAMETER sandbox.allow_temp_objects TO regress_agent;
+SET SESSION AUTHORIZATION regress_agent;
+SET sandbox.allow_temp_objects = off;
+SELECT set_config('sandbox.allow_temp_objects', 'off', false);
+SELECT set_config('sandbox.required_approvals', '0', false);
+BEGIN;
+SET LOCAL sandbox.trusted_servers = 'x';
+ROLLBACK;
+SHOW sandbox.allow_temp_objects;
+SHOW sandbox.required_approvals;
+SHOW sandbox.trusted_servers;
+RESET SESSION AUTHORIZATION;
+REVOKE SET ON PARAMETER sandbox.allow_temp_objects FROM regress_agent;
 -- superuser: production unchanged after group 5
 SELECT regress_prod_state() = :'prod_state' AS production_unchanged;
 
@@ -702,83 +711,45 @@ RESET SESSION AUTHORIZATION;
 -- superuser: the sequence did not move
 SELECT last_value, is_called FROM regress_prod.order_seq;
 SET SESSION AUTHORIZATION regress_agent;
--- A125 regress_agent: a column DEFAULT nextval(production) on a scratch table, then COPY FROM STDIN
--- GUARD BUG: CREATE TABLE, ALTER COLUMN SET DEFAULT and ADD COLUMN ...
--- DEFAULT accept the expression (the object-access hook looks the default
--- up by the OID it is given, which for pg_attrdef is the table's, so the
--- check never runs).  INSERT is refused (the planner sees the default),
--- but COPY evaluates defaults without the planner and advances the
--- production sequence; so does the table rewrite of ADD COLUMN.  Should
--- be refused when the default is created.
+-- A125 regress_agent: a column DEFAULT nextval(production) on a scratch table, by CREATE TABLE, ALTER COLUMN SET DEFAULT and ADD COLUMN
+-- (refused when the default is created, so neither COPY, which evaluates
+-- defaults without the planner, nor the table rewrite of ADD COLUMN can
+-- ever advance the production sequence)
 CREATE TABLE regress_scratch.seq_default (id bigint DEFAULT nextval('regress_prod.order_seq'), v text);
-INSERT INTO regress_scratch.seq_default (v) VALUES ('insert');
-COPY regress_scratch.seq_default (v) FROM STDIN;
-copy
-\.
-SELECT last_value AS seq_should_be_5 FROM regress_prod.order_seq;
+CREATE TABLE regress_scratch.seq_default (id bigint, v text);
+INSERT INTO regress_scratch.seq_default VALUES (1, 'row');
 ALTER TABLE regress_scratch.seq_default ALTER COLUMN id SET DEFAULT nextval('regress_prod.order_seq');
 ALTER TABLE regress_scratch.seq_default ADD COLUMN n bigint DEFAULT nextval('regress_prod.order_seq');
-SELECT last_value AS seq_should_be_5 FROM regress_prod.order_seq;
--- A126 regress_agent: production's own DEFAULT nextval(production), copied with LIKE, then COPY FROM STDIN
--- GUARD BUG: as the case above; LIKE ... INCLUDING DEFAULTS (and INCLUDING ALL)
--- copies the default, and COPY advances the production sequence.
+-- A126 regress_agent: production's own DEFAULT nextval(production), copied with LIKE ... INCLUDING DEFAULTS or INCLUDING ALL
+CREATE TABLE regress_scratch.like_orders (LIKE regress_prod.orders INCLUDING DEFAULTS);
 CREATE TABLE regress_scratch.like_orders (LIKE regress_prod.orders INCLUDING ALL);
-COPY regress_scratch.like_orders (customer_id, amount) FROM STDIN;
-1	1
-\.
-SELECT last_value AS seq_should_be_5 FROM regress_prod.order_seq;
--- A127 regress_agent: a domain DEFAULT nextval(production), then COPY FROM STDIN
--- GUARD BUG: CREATE DOMAIN / ALTER DOMAIN ... SET DEFAULT accept the
--- expression; INSERT is refused, but COPY evaluates the domain default
--- without the planner and advances the production sequence.  Should be
--- refused when the default is created.
+-- A127 regress_agent: a domain DEFAULT nextval(production), by CREATE DOMAIN and ALTER DOMAIN ... SET DEFAULT (refused when the default is created)
 CREATE DOMAIN regress_scratch.seq_dom AS bigint DEFAULT nextval('regress_prod.order_seq');
 CREATE DOMAIN regress_scratch.seq_dom2 AS bigint;
 CREATE TABLE regress_scratch.dom_tab (id regress_scratch.seq_dom2, v text);
 ALTER DOMAIN regress_scratch.seq_dom2 SET DEFAULT nextval('regress_prod.order_seq');
-INSERT INTO regress_scratch.dom_tab (v) VALUES ('insert');
-COPY regress_scratch.dom_tab (v) FROM STDIN;
-copy
-\.
-SELECT last_value AS seq_should_be_5 FROM regress_prod.order_seq;
--- A128 regress_agent: nextval(production) as an argument of CALL
--- GUARD BUG: CALL evaluates its arguments without the planner; the
--- production sequence advances.  Should be refused.
+-- A128 regress_agent: nextval(production) as an argument of CALL (evaluated without the planner)
 CREATE PROCEDURE regress_scratch.take(n bigint) LANGUAGE plpgsql AS $$ BEGIN END $$;
 CALL regress_scratch.take(nextval('regress_prod.order_seq'));
-SELECT last_value AS seq_should_be_5 FROM regress_prod.order_seq;
--- A129 regress_agent: nextval(production) as a parameter of EXECUTE
--- GUARD BUG: EXECUTE evaluates its parameters without the planner; the
--- production sequence advances.  Should be refused.
+-- A129 regress_agent: nextval(production) as a parameter of EXECUTE (evaluated without the planner; PREPARE and DEALLOCATE pass)
 PREPARE regress_echo(bigint) AS SELECT $1 > 0 AS got_value;
 EXECUTE regress_echo(nextval('regress_prod.order_seq'));
 DEALLOCATE regress_echo;
-SELECT last_value AS seq_should_be_5 FROM regress_prod.order_seq;
--- A130 regress_agent: nextval(production) in ALTER COLUMN TYPE ... USING
--- GUARD BUG: the USING expression is evaluated for every row without the
--- planner; the production sequence advances.  Should be refused.
+-- A130 regress_agent: nextval(production) in ALTER COLUMN TYPE ... USING (evaluated for every row without the planner)
 CREATE TABLE regress_scratch.using_tab (id int);
 INSERT INTO regress_scratch.using_tab VALUES (1);
 ALTER TABLE regress_scratch.using_tab ALTER COLUMN id TYPE bigint USING nextval('regress_prod.order_seq');
-SELECT last_value AS seq_should_be_5 FROM regress_prod.order_seq;
--- A131 regress_agent: nextval(production) in a partition bound
--- GUARD BUG: the bound expression is evaluated once at CREATE without the
--- planner; the production sequence advances.  Should be refused.
+-- A131 regress_agent: nextval(production) in a partition bound (evaluated once at CREATE without the planner)
 CREATE TABLE regress_scratch.bound_parent (id bigint) PARTITION BY RANGE (id);
 CREATE TABLE regress_scratch.bound_part PARTITION OF regress_scratch.bound_parent
     FOR VALUES FROM (nextval('regress_prod.order_seq')) TO (1000000);
-SELECT last_value AS seq_should_be_5 FROM regress_prod.order_seq;
--- A132 regress_agent: nextval(production) in the WHERE clause of COPY FROM
--- GUARD BUG: COPY evaluates the condition for every row without the
--- planner; the production sequence advances.  Should be refused.
+-- A132 regress_agent: nextval(production) in the WHERE clause of COPY FROM (evaluated for every row without the planner)
 COPY regress_scratch.plain (id) FROM STDIN WHERE nextval('regress_prod.order_seq') > 0;
 7
 \.
-SELECT last_value AS seq_should_be_5 FROM regress_prod.order_seq;
 RESET SESSION AUTHORIZATION;
--- superuser: where the cases above left the sequence (it should still be 5), then put back
-SELECT last_value AS last_value_should_be_5 FROM regress_prod.order_seq;
-SELECT setval('regress_prod.order_seq', 5) AS put_back;
+-- superuser: the sequence did not move
+SELECT last_value, is_called FROM regress_prod.order_seq;
 SET SESSION AUTHORIZATION regress_agent;
 -- A133 regress_agent: nextval on another agent's sequence
 SELECT nextval('regress_scratch2.work_seq');
@@ -797,10 +768,6 @@ ROLLBACK;
 \lo_import /dev/null
 \lo_unlink 424242
 -- A137 regress_agent: COMMENT ON and GRANT ON a production large object
--- GUARD BUG (minor): COMMENT ON LARGE OBJECT is stopped, but by an
--- internal error ("unrecognized class ID: 2613", SQLSTATE XX000, from
--- get_object_namespace()) rather than a 42501 refusal that is counted and
--- logged.  Should be "permission denied to comment on large object 424242".
 COMMENT ON LARGE OBJECT 424242 IS 'planted';
 GRANT SELECT ON LARGE OBJECT 424242 TO regress_agent2;
 -- A138 regress_agent: server-side lo_import and lo_export (granted by drift)
@@ -902,9 +869,9 @@ CREATE SCHEMA regress_scratch;
 CREATE SCHEMA IF NOT EXISTS regress_prod;
 CREATE SCHEMA IF NOT EXISTS regress_scratch2;
 CREATE SCHEMA IF NOT EXISTS regress_planted;
--- (the refusal below names no schema; CREATE SCHEMA AUTHORIZATION takes its name from the role)
+-- (CREATE SCHEMA AUTHORIZATION takes the schema's name from the role)
 CREATE SCHEMA AUTHORIZATION regress_agent;
--- A167 regress_agent: rename, re-own and drop its scratch schema (PostgreSQL refuses RENAME and DROP first: the schema is not the agent's)
+-- A167 regress_agent: rename, re-own and drop its scratch schema (PostgreSQL refuses RENAME first: the schema is not the agent's)
 ALTER SCHEMA regress_scratch RENAME TO regress_moved;
 ALTER SCHEMA regress_scratch OWNER TO regress_agent;
 DROP SCHEMA regress_scratch CASCADE;
@@ -932,7 +899,7 @@ COPY regress_scratch2.work FROM STDIN;
 -- A172 regress_agent: CREATE TABLE and CREATE FUNCTION in another agent's scratch schema
 CREATE TABLE regress_scratch2.planted (id int);
 CREATE FUNCTION regress_scratch2.planted() RETURNS int LANGUAGE sql AS 'SELECT 1';
--- A173 regress_agent: ALTER and DROP another agent's table (PostgreSQL refuses DROP first: not the owner)
+-- A173 regress_agent: ALTER and DROP another agent's table
 ALTER TABLE regress_scratch2.work ADD COLUMN planted int;
 DROP TABLE regress_scratch2.work;
 -- A174 regress_agent: a trigger on another agent's table
@@ -1023,7 +990,6 @@ SELECT regress_prod_state() = :'prod_state' AS production_unchanged;
 SET SESSION AUTHORIZATION regress_agent;
 CREATE VIEW regress_scratch.v_nextval AS SELECT nextval('regress_prod.order_seq') AS n;
 CREATE VIEW regress_scratch.v_unlink AS SELECT lo_unlink(424242) AS n;
-CREATE TABLE regress_scratch.t_unlink (id int, n int DEFAULT lo_unlink(424242));
 CREATE TABLE regress_scratch.t_setval (id int);
 CREATE RULE setval AS ON INSERT TO regress_scratch.t_setval
     DO ALSO SELECT setval('regress_prod.order_seq', 1000);
@@ -1037,10 +1003,16 @@ RESET SESSION AUTHORIZATION;
 SELECT n > 0 AS advanced FROM regress_scratch.v_nextval;
 -- A191 superuser: read the agent's view that calls lo_unlink(production large object)
 SELECT * FROM regress_scratch.v_unlink;
--- A192 superuser: insert into the agent's table whose DEFAULT calls lo_unlink(production large object)
-INSERT INTO regress_scratch.t_unlink (id) VALUES (1);
--- A193 superuser: COPY FROM STDIN into the same table
-COPY regress_scratch.t_unlink (id) FROM STDIN;
+-- A192 regress_agent: a DEFAULT calling lo_unlink(production large object) on a scratch table, for others to fire on INSERT or COPY
+-- (refused when the default is created, by CREATE TABLE and by ALTER TABLE)
+SET SESSION AUTHORIZATION regress_agent;
+CREATE TABLE regress_scratch.t_unlink (id int, n int DEFAULT lo_unlink(424242));
+CREATE TABLE regress_scratch.t_unlink (id int, n int);
+ALTER TABLE regress_scratch.t_unlink ALTER COLUMN n SET DEFAULT lo_unlink(424242);
+ALTER TABLE regress_scratch.t_unlink ADD COLUMN m int DEFAULT lo_unlink(424242);
+RESET SESSION AUTHORIZATION;
+-- A193 superuser: COPY FROM STDIN into the agent's table whose DEFAULT calls an agent function (COPY evaluates defaults without the planner)
+COPY regress_scratch.with_default (id) FROM STDIN;
 1
 \.
 -- A194 superuser: insert into the agent's table whose rule calls setval(production)
@@ -1052,35 +1024,22 @@ RESET SESSION AUTHORIZATION;
 -- superuser: production unchanged
 SELECT regress_prod_state() = :'prod_state' AS production_unchanged;
 
--- regress_agent: built-in side effects behind an agent's aggregate, operator and domain (creating them succeeds)
+-- regress_agent: an aggregate whose transition function is the built-in lo_create (creating it succeeds)
 SET SESSION AUTHORIZATION regress_agent;
 CREATE AGGREGATE regress_scratch.make_lo(*) (SFUNC = lo_create, STYPE = oid, INITCOND = '434343');
-CREATE OPERATOR regress_scratch.!!! (RIGHTARG = oid, FUNCTION = lo_unlink);
-CREATE DOMAIN regress_scratch.unlinking AS int CHECK (lo_unlink(424242) = 1);
 RESET SESSION AUTHORIZATION;
 -- A196 superuser: use the agent's aggregate whose transition function is the built-in lo_create
--- GUARD BUG: the aggregate is agent-authored, but its transition function
--- is a built-in, so nothing stops it running with the superuser's
--- privileges: it creates large object 434343 outside any scratch schema.
--- Should be refused (an agent aggregate, operator or domain is agent code,
--- DESIGN 2.6), or refused at CREATE AGGREGATE like a denied built-in.
-BEGIN;
+-- (the aggregate is agent code, whatever its transition function: refused)
 SELECT regress_scratch.make_lo(*);
 SELECT count(*) AS large_objects_created FROM pg_largeobject_metadata WHERE oid = 434343;
-ROLLBACK;
--- A197 superuser: use the agent's operator whose function is the built-in lo_unlink
--- GUARD BUG: as above; the production large object is deleted (rolled
--- back here only by the test).  Should be refused.
-BEGIN;
-SELECT OPERATOR(regress_scratch.!!!) 424242::oid;
-SELECT count(*) AS production_lo_left FROM pg_largeobject_metadata WHERE oid = 424242;
-ROLLBACK;
--- A198 superuser: cast a value to the agent's domain whose CHECK calls lo_unlink
--- GUARD BUG: as above, through a domain constraint.  Should be refused.
-BEGIN;
-SELECT 1::regress_scratch.unlinking;
-SELECT count(*) AS production_lo_left FROM pg_largeobject_metadata WHERE oid = 424242;
-ROLLBACK;
+SET SESSION AUTHORIZATION regress_agent;
+-- A197 regress_agent: an operator whose function is the built-in lo_unlink, for others to use (refused at CREATE OPERATOR)
+CREATE OPERATOR regress_scratch.!!! (RIGHTARG = oid, FUNCTION = lo_unlink);
+-- A198 regress_agent: a domain whose CHECK calls lo_unlink, for others to cast to (refused at CREATE DOMAIN and at ALTER DOMAIN ... ADD CONSTRAINT)
+CREATE DOMAIN regress_scratch.unlinking AS int CHECK (lo_unlink(424242) = 1);
+CREATE DOMAIN regress_scratch.unlinking AS int;
+ALTER DOMAIN regress_scratch.unlinking ADD CONSTRAINT unlink CHECK (lo_unlink(424242) = 1);
+RESET SESSION AUTHORIZATION;
 -- superuser: production unchanged
 SELECT regress_prod_state() = :'prod_state' AS production_unchanged;
 
@@ -1092,7 +1051,7 @@ SET SESSION AUTHORIZATION regress_agent;
 LOCK TABLE sandbox.sandboxes IN ACCESS EXCLUSIVE MODE;
 -- A200 regress_agent: disable the trigger that tells other backends the state changed
 ALTER TABLE sandbox.sandboxes DISABLE TRIGGER sandboxes_changed;
--- A201 regress_agent: drop the row-level security or the policy of the state table (PostgreSQL refuses DROP POLICY first: not the owner)
+-- A201 regress_agent: drop the row-level security or the policy of the state table
 ALTER TABLE sandbox.sandboxes DISABLE ROW LEVEL SECURITY;
 DROP POLICY own_sandboxes ON sandbox.sandboxes;
 -- A202 regress_agent: create objects in the extension's schema (PostgreSQL refuses CREATE FUNCTION first: no CREATE on schema sandbox)
@@ -1132,12 +1091,9 @@ SELECT kind, refusals > 0 AS counted FROM sandbox_stats()
  ORDER BY kind;
 SET SESSION AUTHORIZATION regress_agent;
 -- A207 regress_agent: erase the record of its refusals (EXECUTE on sandbox_stats_reset granted by drift)
--- GUARD BUG: the call succeeds and this database's refusal counters are
--- gone; an agent should not be able to wipe the evidence (DESIGN 7).
--- Should be refused like any other change outside scratch.
 SELECT sandbox_stats_reset();
 RESET SESSION AUTHORIZATION;
--- superuser: the counters should have survived
+-- superuser: the counters survived
 SELECT count(*) > 0 AS counters_kept FROM sandbox_stats() WHERE role = 'regress_agent';
 
 -- superuser: clean up

@@ -38,6 +38,7 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "utils/builtins.h"
 #include "utils/varlena.h"
 
 #include "sandbox.h"
@@ -227,6 +228,26 @@ sandbox_ExecutorCheckPerms(SANDBOX_CHECKPERMS_ARGS)
 	return true;
 }
 
+/*
+ * set_config('role' | 'session_authorization', ...): the function form of
+ * SET ROLE, which never reaches ProcessUtility.  The session would stay
+ * restricted, but an agent keeps its own identity all the same.
+ */
+static void
+check_set_config(FuncExpr *func)
+{
+	Node	   *arg = linitial(func->args);
+	char	   *name;
+
+	if (!IsA(arg, Const) || ((Const *) arg)->constisnull)
+		sandbox_refuse("function call", "Name the setting as a constant.",
+					   "call set_config() with a setting chosen at run time");
+	name = TextDatumGetCString(((Const *) arg)->constvalue);
+	if (pg_strcasecmp(name, "role") == 0 || pg_strcasecmp(name, "session_authorization") == 0)
+		sandbox_refuse("function call", "An agent keeps its own identity for the whole session.",
+					   "switch roles with set_config('%s', ...)", name);
+}
+
 /* nextval/setval: the sequence argument must be a constant in scratch */
 static bool
 sequence_call_walker(Node *node, void *context)
@@ -236,6 +257,9 @@ sequence_call_walker(Node *node, void *context)
 	if (IsA(node, FuncExpr))
 	{
 		FuncExpr   *func = (FuncExpr *) node;
+
+		if (func->funcid == F_SET_CONFIG)
+			check_set_config(func);
 
 		if (func->funcid == F_NEXTVAL || func->funcid == F_SETVAL_REGCLASS_INT8 ||
 			func->funcid == F_SETVAL_REGCLASS_INT8_BOOL)

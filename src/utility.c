@@ -207,8 +207,16 @@ check_drop(DropStmt *stmt, const char *kind)
 static void
 check_rename(RenameStmt *stmt, const char *kind)
 {
+	if (stmt->renameType == OBJECT_SCHEMA)
+		sandbox_refuse(kind, "Schemas belong to the database administrator; the scratch schema to the sandbox.",
+					   "rename schema \"%s\"", stmt->subname);
 	if (stmt->relation != NULL)
-		check_rangevar(stmt->relation, kind, "rename");
+		check_rangevar(stmt->relation, kind,
+					   stmt->renameType == OBJECT_COLUMN ? "rename a column of" :
+					   stmt->renameType == OBJECT_TABCONSTRAINT ? "rename a constraint of" :
+					   stmt->renameType == OBJECT_TRIGGER ? "rename a trigger of" :
+					   stmt->renameType == OBJECT_RULE ? "rename a rule of" :
+					   stmt->renameType == OBJECT_POLICY ? "rename a policy of" : "rename");
 	else if (stmt->object != NULL && stmt->renameType != OBJECT_ROLE &&
 			 stmt->renameType != OBJECT_DATABASE && stmt->renameType != OBJECT_TABLESPACE)
 		check_object_name(stmt->renameType, stmt->object, NULL, kind, "rename");
