@@ -1477,6 +1477,27 @@ $$;
  * nothing.
  */
 
+/*
+ * Applying and reverting are for reviewers: neither the session's login
+ * role nor the role it acts as may be an agent, and the session must be
+ * able to act as that role.
+ */
+CREATE FUNCTION sandbox.require_reviewer(p_id bigint, actor regrole, action text, via text) RETURNS void
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+BEGIN
+	IF sandbox.is_agent(SESSION_USER) OR sandbox.is_agent(actor::text)
+	   OR NOT pg_has_role(SESSION_USER, actor, 'MEMBER') THEN
+		RAISE EXCEPTION 'permission denied to % promotion %', action, p_id
+			USING ERRCODE = '42501',
+				  DETAIL = format('Sandbox agents cannot %s promotions.', action),
+				  HINT = format('A reviewer does this with %s.', via);
+	END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION sandbox.require_reviewer(bigint, regrole, text, text) FROM PUBLIC;
+
 /* Validate and claim an approved promotion for actor; lend actor the frozen table. */
 CREATE FUNCTION sandbox.begin_apply(p_id bigint, actor regrole) RETURNS sandbox.promotions
 	LANGUAGE plpgsql
@@ -1492,13 +1513,7 @@ DECLARE
 	target regclass;
 	dep text;
 BEGIN
-	IF sandbox.is_agent(SESSION_USER) OR sandbox.is_agent(actor::text)
-	   OR NOT pg_has_role(SESSION_USER, actor, 'MEMBER') THEN
-		RAISE EXCEPTION 'permission denied to promote promotion %', p_id
-			USING ERRCODE = '42501',
-				  DETAIL = 'Sandbox agents cannot apply promotions.',
-				  HINT = 'A reviewer applies approved promotions with sandbox_promote().';
-	END IF;
+	PERFORM sandbox.require_reviewer(p_id, actor, 'promote', 'sandbox_promote()');
 	p := sandbox.lock_promotion(p_id);
 	IF p.status <> 'approved' THEN
 		RAISE EXCEPTION 'promotion % is %, not approved', p.id, p.status
@@ -1773,11 +1788,7 @@ DECLARE
 	p sandbox.promotions;
 	reason text;
 BEGIN
-	IF sandbox.is_agent(SESSION_USER) OR sandbox.is_agent(actor::text)
-	   OR NOT pg_has_role(SESSION_USER, actor, 'MEMBER') THEN
-		RAISE EXCEPTION 'permission denied to revert promotion %', p_id
-			USING ERRCODE = '42501', DETAIL = 'Sandbox agents cannot revert promotions.';
-	END IF;
+	PERFORM sandbox.require_reviewer(p_id, actor, 'revert', 'sandbox_revert()');
 	p := sandbox.lock_promotion(p_id);
 	IF p.status <> 'applied' THEN
 		RAISE EXCEPTION 'promotion % is %, not applied', p.id, p.status USING ERRCODE = '55000';
