@@ -851,7 +851,24 @@ CREATE FUNCTION sandbox.unsafe_content(rel oid) RETURNS text
 				OR (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
 					AND d.objid IN (SELECT i.indexrelid FROM pg_catalog.pg_index i WHERE i.indrelid OPERATOR(pg_catalog.=) rel)))
 		UNION ALL
-		SELECT 8, pg_catalog.format('%s depends on it', pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid))
+		SELECT 7, pg_catalog.format('%s uses %s, which would stay behind in the sandbox',
+									pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid),
+									pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0))
+		  FROM pg_catalog.pg_depend d
+		  JOIN pg_catalog.pg_attrdef ad ON ad.oid OPERATOR(pg_catalog.=) d.objid
+		 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+		   AND ad.adrelid OPERATOR(pg_catalog.=) rel
+		   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+		   AND d.refobjid OPERATOR(pg_catalog.<>) rel
+		   AND d.refobjid NOT IN (SELECT x.relid FROM sandbox.companions(rel) x)
+		UNION ALL
+		SELECT 8, pg_catalog.format('inheritance from or by %s', pg_catalog.pg_describe_object(
+										'pg_catalog.pg_class'::pg_catalog.regclass,
+										CASE WHEN i.inhrelid OPERATOR(pg_catalog.=) rel THEN i.inhparent ELSE i.inhrelid END, 0))
+		  FROM pg_catalog.pg_inherits i
+		 WHERE i.inhrelid OPERATOR(pg_catalog.=) rel OR i.inhparent OPERATOR(pg_catalog.=) rel
+		UNION ALL
+		SELECT 9, pg_catalog.format('%s depends on it', pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid))
 		  FROM pg_catalog.pg_depend d
 		 WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
 		   AND d.refobjid OPERATOR(pg_catalog.=) rel

@@ -181,6 +181,10 @@ CREATE TABLE regress_work.t_policy (id int);
 ALTER TABLE regress_work.t_policy ENABLE ROW LEVEL SECURITY;
 CREATE TABLE regress_work.t_parent (id int PRIMARY KEY);
 CREATE TABLE regress_work.t_fk (id int REFERENCES regress_work.t_parent);
+CREATE SEQUENCE regress_work.loose_seq;
+CREATE TABLE regress_work.t_seq (id bigint DEFAULT nextval('regress_work.loose_seq'));
+CREATE TABLE regress_work.t_child () INHERITS (regress_work.t_parent);
+CREATE TABLE regress_work.t_serial (id serial PRIMARY KEY, v text);
 SELECT sandbox_request_promotion('regress_work.t_trigger', 'regress_prod.t1');
 SELECT sandbox_request_promotion('regress_work.t_rule', 'regress_prod.t2');
 SELECT sandbox_request_promotion('regress_work.t_default', 'regress_prod.t3');
@@ -189,6 +193,10 @@ SELECT sandbox_request_promotion('regress_work.t_index', 'regress_prod.t5');
 SELECT sandbox_request_promotion('regress_work.t_type', 'regress_prod.t6');
 SELECT sandbox_request_promotion('regress_work.t_policy', 'regress_prod.t7');
 SELECT sandbox_request_promotion('regress_work.t_fk', 'regress_prod.t8');
+SELECT sandbox_request_promotion('regress_work.t_seq', 'regress_prod.t10');
+SELECT sandbox_request_promotion('regress_work.t_child', 'regress_prod.t11');
+-- agent: a serial column's own sequence travels with its table, and keeps its name
+SELECT sandbox_request_promotion('regress_work.t_serial', 'regress_prod.t_serial') AS p_serial \gset
 -- agent: requests for tables outside its sandbox, bad modes and targets
 SELECT sandbox_request_promotion('regress_prod.orders', 'regress_prod.copy');
 SELECT sandbox_request_promotion('regress_work.t_parent', 'regress_prod.t9', 'merge');
@@ -200,7 +208,13 @@ SELECT sandbox_request_promotion('regress_work.t_parent', 'no_schema.t', 'create
 SELECT sandbox_request_promotion('regress_work.t_parent', 'a.b.c.d', 'create');
 RESET SESSION AUTHORIZATION;
 -- nothing was queued by the refused requests
-SELECT count(*) FROM sandbox.promotions WHERE status = 'pending';
+SELECT count(*) FROM sandbox.promotions WHERE status = 'pending' AND id <> :p_serial;
+SET SESSION AUTHORIZATION regress_p_reviewer;
+SELECT sandbox_approve(:p_serial);
+SELECT status FROM sandbox_promote(:p_serial);
+INSERT INTO regress_prod.t_serial (v) VALUES ('first') RETURNING id;
+SELECT pg_get_serial_sequence('regress_prod.t_serial', 'id') AS sequence;
+RESET SESSION AUTHORIZATION;
 
 ---------------------------------------------------------------- a reviewer's search_path
 -- agent: plants an operator and a function in its schema, hoping a reviewer runs them
