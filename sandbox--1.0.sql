@@ -1169,8 +1169,7 @@ CREATE FUNCTION sandbox.frozen_table(p sandbox.promotions) RETURNS regclass
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
-	SELECT c.oid::regclass FROM pg_class c
-	 WHERE c.oid = p.frozen_relid AND c.relnamespace = 'sandbox'::regnamespace
+	SELECT to_regclass('sandbox.frozen_' || p.id)
 $$;
 REVOKE ALL ON FUNCTION sandbox.frozen_table(sandbox.promotions) FROM PUBLIC;
 
@@ -1182,7 +1181,7 @@ CREATE FUNCTION sandbox.content_changed(p sandbox.promotions) RETURNS text
 	SELECT CASE
 		WHEN p.kind = 'migration' THEN NULL
 		WHEN sandbox.frozen_table(p) IS NULL THEN 'its frozen table is gone'
-		WHEN (SELECT c.relfilenode FROM pg_class c WHERE c.oid = p.frozen_relid) <> p.frozen_filenode
+		WHEN (SELECT c.relfilenode FROM pg_class c WHERE c.oid = sandbox.frozen_table(p)) <> p.frozen_filenode
 			THEN 'its frozen table was rewritten or truncated'
 		WHEN EXISTS (SELECT 1 FROM sandbox.approvals a WHERE a.promotion = p.id AND a.filenode <> p.frozen_filenode)
 			THEN 'it was approved for other content'
