@@ -421,10 +421,10 @@ BEGIN
 			INSERT INTO sandbox.grants (sandbox, kind, schema_name) VALUES (sb_name, 'usage', rs)
 				ON CONFLICT DO NOTHING;
 		END IF;
+		/* aclcontains, not aclexplode: ACLs grow with every agent reading the schema */
 		FOR t IN SELECT c.relname,
-						EXISTS (SELECT 1 FROM pg_catalog.aclexplode(c.relacl) a
-								 WHERE a.grantee OPERATOR(pg_catalog.=) agent_oid
-								   AND a.privilege_type OPERATOR(pg_catalog.=) 'SELECT') AS had
+						COALESCE(pg_catalog.aclcontains(c.relacl,
+								 pg_catalog.makeaclitem(agent_oid, c.relowner, 'SELECT', false)), false) AS had
 				   FROM pg_catalog.pg_class c
 				   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 				  WHERE n.nspname OPERATOR(pg_catalog.=) rs
@@ -472,6 +472,7 @@ CREATE FUNCTION sandbox_drop(name text) RETURNS void
 	AS $$
 DECLARE
 	sb sandbox.sandboxes;
+	nsp oid;
 	g record;
 	pr record;
 	dep text;
@@ -481,18 +482,31 @@ BEGIN
 	PERFORM sandbox.require_superuser('drop a sandbox');
 	sb := sandbox.lock_sandbox($1);
 	agent_name := sb.agent::text;
+	nsp := pg_catalog.to_regnamespace(pg_catalog.quote_ident(sb.name));
 
 	/* nothing outside the sandbox may depend on what is inside it */
+	WITH inside(classid, objid) AS (
+		SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, c.oid FROM pg_catalog.pg_class c WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp
+		UNION ALL
+		SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, t.oid FROM pg_catalog.pg_type t WHERE t.typnamespace OPERATOR(pg_catalog.=) nsp
+		UNION ALL
+		SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass, p.oid FROM pg_catalog.pg_proc p WHERE p.pronamespace OPERATOR(pg_catalog.=) nsp
+		UNION ALL
+		SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass, k.oid FROM pg_catalog.pg_constraint k WHERE k.connamespace OPERATOR(pg_catalog.=) nsp
+		UNION ALL
+		SELECT 'pg_catalog.pg_operator'::pg_catalog.regclass, o.oid FROM pg_catalog.pg_operator o WHERE o.oprnamespace OPERATOR(pg_catalog.=) nsp
+		UNION ALL
+		SELECT 'pg_catalog.pg_collation'::pg_catalog.regclass, o.oid FROM pg_catalog.pg_collation o WHERE o.collnamespace OPERATOR(pg_catalog.=) nsp
+	)
 	SELECT pg_catalog.format('%s depends on %s',
 			pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid),
 			pg_catalog.pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid)) INTO dep
-	  FROM pg_catalog.pg_depend d
+	  FROM inside i
+	  JOIN pg_catalog.pg_depend d
+		ON d.refclassid OPERATOR(pg_catalog.=) i.classid AND d.refobjid OPERATOR(pg_catalog.=) i.objid
 	 WHERE d.deptype OPERATOR(pg_catalog.=) ANY (ARRAY['n', 'a']::"char"[])
-	   AND sandbox.object_namespace(d.refclassid, d.refobjid) OPERATOR(pg_catalog.=)
-		   (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) sb.name)
-	   AND sandbox.object_namespace(d.classid, d.objid) IS DISTINCT FROM
-		   (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) sb.name)
 	   AND d.classid OPERATOR(pg_catalog.<>) 'pg_catalog.pg_namespace'::pg_catalog.regclass
+	   AND sandbox.object_namespace(d.classid, d.objid) IS DISTINCT FROM nsp
 	 ORDER BY 1
 	 LIMIT 1;
 	IF dep IS NOT NULL THEN
@@ -549,9 +563,8 @@ BEGIN
 						 JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 						WHERE n.nspname OPERATOR(pg_catalog.=) g.schema_name
 						  AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'v', 'm', 'p']::"char"[])
-						  AND EXISTS (SELECT 1 FROM pg_catalog.aclexplode(c.relacl) a
-									   WHERE a.grantee OPERATOR(pg_catalog.=) sb.agent::pg_catalog.oid
-										 AND a.privilege_type OPERATOR(pg_catalog.=) 'SELECT')
+						  AND COALESCE(pg_catalog.aclcontains(c.relacl,
+								  pg_catalog.makeaclitem(sb.agent::pg_catalog.oid, c.relowner, 'SELECT', false)), false)
 						  AND NOT EXISTS (SELECT 1 FROM sandbox.grants k
 										   WHERE k.sandbox OPERATOR(pg_catalog.=) sb.name
 											 AND k.kind OPERATOR(pg_catalog.=) 'kept'

@@ -264,6 +264,10 @@ sandbox_is_agent(Oid roleid)
 bool
 sandbox_session_restricted(void)
 {
+	static Oid	last_user = InvalidOid;
+	static Oid	last_session = InvalidOid;
+	static uint64 last_inval = UINT64_MAX;
+	static bool last_restricted = false;
 	Oid			user;
 	Oid			session;
 
@@ -271,11 +275,21 @@ sandbox_session_restricted(void)
 	if (likely(n_agents == 0) || sandbox_trusted_depth > 0)
 		return false;
 
+	/*
+	 * The hooks ask several times per statement, for the same roles: the
+	 * answer holds until the roles or the cache change.
+	 */
 	user = GetUserId();
-	if (find_agent(user) != NULL)
-		return true;
 	session = GetSessionUserId();
-	return session != user && find_agent(session) != NULL;
+	if (likely(user == last_user && session == last_session && inval_count == last_inval))
+		return last_restricted;
+
+	last_restricted = find_agent(user) != NULL ||
+		(session != user && find_agent(session) != NULL);
+	last_user = user;
+	last_session = session;
+	last_inval = inval_count;
+	return last_restricted;
 }
 
 /* The agent a restricted session acts for: its session user, else its current user. */
