@@ -18,7 +18,7 @@ PGFILEDESC = "sandbox - scratch schemas and a write guard for untrusted agents"
 # The test command (test/run-all) runs these against its own preloaded
 # cluster; "make installcheck" works too against a server that preloads
 # the library.
-REGRESS = lifecycle lifecycle_errors promotion guard_attacks guard_allowed
+REGRESS = lifecycle lifecycle_errors promotion guard_attacks guard_allowed clone synthesize
 REGRESS_OPTS = --inputdir=. --load-extension=sandbox
 ISOLATION = create_race promote_race approve_race cache_inval
 ISOLATION_OPTS = --load-extension=sandbox

@@ -1925,3 +1925,1943 @@ BEGIN
 	status := 'reverted';
 END
 $$;
+
+/* --- data into the sandbox: clones, subsets, synthetic tables ----------- */
+
+/*
+ * sandbox_clone and sandbox_synthesize are SECURITY DEFINER: they read
+ * production as the extension's owner and create tables in a sandbox on
+ * the caller's behalf, and the guard suspends an agent's restriction while
+ * one of them runs (they are approved endpoints).  So each of them
+ *
+ * - checks its caller first: the caller is session_user (inside a SECURITY
+ *   DEFINER function current_user is the owner); a superuser may fill any
+ *   sandbox, an agent only its own;
+ * - checks that the caller may SELECT every table it reads (and refuses
+ *   tables with row-level security unless the caller bypasses it, since the
+ *   owner would see rows the caller cannot);
+ * - runs no user-written code while it holds the owner's rights: a
+ *   where_clause may use only built-in, non-volatile functions the caller
+ *   may execute; a default may use only built-in functions; CHECK
+ *   constraints, generated columns and indexes may use built-in functions
+ *   and those of installed extensions; what uses others is left out;
+ * - creates objects only in the sandbox's schema (plus one temporary view,
+ *   dropped before it returns) and hands them to the sandbox's agent.
+ *
+ * Helpers below are plain (SECURITY INVOKER) functions with a pinned
+ * search_path; they are not granted to PUBLIC.  Dynamic SQL built here runs
+ * under that pinned path too.  Its functions and types are qualified, like
+ * every name in this script; the row expressions sandbox_synthesize writes
+ * use plain operators, which under the pinned path can only be
+ * pg_catalog's (pg_temp is never searched for operators or functions).
+ */
+
+/*
+ * The sandbox a data function fills, share-locked against a concurrent
+ * sandbox_drop, after checking the caller: a superuser may fill any
+ * sandbox, the agent of a sandbox only that one.  42704 for an unknown
+ * sandbox, 42501 for anyone else.
+ */
+CREATE FUNCTION sandbox.data_sandbox(sandbox_name text, action text) RETURNS sandbox.sandboxes
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	sb sandbox.sandboxes;
+	caller_oid oid;
+	caller_super boolean;
+BEGIN
+	IF sandbox_name IS NULL THEN
+		RAISE EXCEPTION 'sandbox name must not be null'
+			USING ERRCODE = '22004';
+	END IF;
+	SELECT r.oid, r.rolsuper INTO caller_oid, caller_super
+	  FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) SESSION_USER;
+	SELECT * INTO sb FROM sandbox.sandboxes s
+	 WHERE s.name OPERATOR(pg_catalog.=) sandbox_name FOR SHARE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'sandbox "%" does not exist', sandbox_name
+			USING ERRCODE = '42704',
+				  HINT = 'sandbox_list() shows the sandboxes of this database.';
+	END IF;
+	IF NOT COALESCE(caller_super, false)
+	   AND sb.agent::pg_catalog.oid IS DISTINCT FROM caller_oid THEN
+		RAISE EXCEPTION 'permission denied to % in sandbox "%"', action, sandbox_name
+			USING ERRCODE = '42501',
+				  DETAIL = pg_catalog.format('Role "%s" is neither a superuser nor the agent of sandbox "%s".',
+											 SESSION_USER, sandbox_name),
+				  HINT = 'An agent may fill only its own sandbox; ask a database administrator for data in another one.';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) sb.name) THEN
+		RAISE EXCEPTION 'schema of sandbox "%" does not exist', sandbox_name
+			USING ERRCODE = '55000',
+				  HINT = 'Drop the sandbox with sandbox_drop() and create it again.';
+	END IF;
+	RETURN sb;
+END
+$$;
+REVOKE ALL ON FUNCTION sandbox.data_sandbox(text, text) FROM PUBLIC;
+
+/*
+ * Check that the caller (session_user) may read table "source" in full and
+ * return its qualified name.  Refuses what is not a table (42809), a table
+ * the caller may not SELECT (42501) and a table with row-level security
+ * the caller does not bypass (42501: the owner would read rows the caller
+ * cannot see).
+ */
+CREATE FUNCTION sandbox.data_source(source oid, action text) RETURNS text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	c record;
+	bypass boolean;
+BEGIN
+	IF source IS NULL THEN
+		RAISE EXCEPTION 'source table must not be null'
+			USING ERRCODE = '22004';
+	END IF;
+	SELECT n.nspname, r.relname, r.relkind, r.relrowsecurity, r.relowner INTO c
+	  FROM pg_catalog.pg_class r
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace
+	 WHERE r.oid OPERATOR(pg_catalog.=) source;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', source
+			USING ERRCODE = '42P01';
+	END IF;
+	IF c.relkind OPERATOR(pg_catalog.<>) ALL (ARRAY['r', 'p']::"char"[]) THEN
+		RAISE EXCEPTION '"%.%" is not a table', c.nspname, c.relname
+			USING ERRCODE = '42809',
+				  DETAIL = pg_catalog.format('It is %s; only tables and partitioned tables can be copied into a sandbox.',
+					CASE c.relkind WHEN 'v' THEN 'a view' WHEN 'm' THEN 'a materialized view'
+								   WHEN 'f' THEN 'a foreign table' WHEN 'S' THEN 'a sequence'
+								   WHEN 'i' THEN 'an index' WHEN 'I' THEN 'a partitioned index'
+								   WHEN 'c' THEN 'a composite type' WHEN 't' THEN 'a TOAST table'
+								   ELSE 'not a table' END),
+				  HINT = 'Pass an ordinary or partitioned table.';
+	END IF;
+	IF NOT pg_catalog.has_table_privilege(SESSION_USER, source, 'SELECT') THEN
+		RAISE EXCEPTION 'permission denied for table %.%', c.nspname, c.relname
+			USING ERRCODE = '42501',
+				  DETAIL = pg_catalog.format('Role "%s" may not SELECT from it, so it may not %s from it.', SESSION_USER, action),
+				  HINT = 'Ask a database administrator to grant SELECT on it, or to list its schema in the sandbox''s read_schemas.';
+	END IF;
+	IF c.relrowsecurity THEN
+		SELECT r.rolsuper OR r.rolbypassrls INTO bypass
+		  FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) SESSION_USER;
+		IF NOT COALESCE(bypass, false) THEN
+			RAISE EXCEPTION 'permission denied to % from table %.%', action, c.nspname, c.relname
+				USING ERRCODE = '42501',
+					  DETAIL = 'The table has row-level security, and a copy would hold rows the policies hide from you.',
+					  HINT = 'Ask a database administrator to copy it, or to give you a view of the rows you may see.';
+		END IF;
+	END IF;
+	RETURN pg_catalog.format('%I.%I', c.nspname, c.relname);
+END
+$$;
+REVOKE ALL ON FUNCTION sandbox.data_source(oid, text) FROM PUBLIC;
+
+/*
+ * The name of a new table in the sandbox: target, or fallback when target
+ * is NULL.  It must be a plain name (no schema: the table always goes into
+ * the sandbox's schema) that no relation or type there uses yet (42P07).
+ */
+CREATE FUNCTION sandbox.data_target(sandbox_name text, target text, fallback name) RETURNS name
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	t text := COALESCE(target, fallback);
+	nsp oid;
+BEGIN
+	IF t OPERATOR(pg_catalog.=) '' OR pg_catalog.octet_length(t) OPERATOR(pg_catalog.>) 63
+	   OR pg_catalog.strpos(t, '.') OPERATOR(pg_catalog.>) 0
+	   OR pg_catalog.strpos(t, '"') OPERATOR(pg_catalog.>) 0 THEN
+		RAISE EXCEPTION 'invalid target table name "%"', t
+			USING ERRCODE = '22023',
+				  DETAIL = pg_catalog.format('A target is a plain table name of at most 63 bytes without "." or quotes; the table is always created in schema "%s".', sandbox_name),
+				  HINT = 'Pass only the table''s name, for example target => ''orders_sample''.';
+	END IF;
+	SELECT n.oid INTO nsp FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) sandbox_name;
+	IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+				WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp AND c.relname OPERATOR(pg_catalog.=) t)
+	   OR EXISTS (SELECT 1 FROM pg_catalog.pg_type y
+				   WHERE y.typnamespace OPERATOR(pg_catalog.=) nsp AND y.typname OPERATOR(pg_catalog.=) t) THEN
+		RAISE EXCEPTION 'relation "%.%" already exists', sandbox_name, t
+			USING ERRCODE = '42P07',
+				  HINT = 'Pass another target, or drop the existing table first.';
+	END IF;
+	RETURN t::name;
+END
+$$;
+REVOKE ALL ON FUNCTION sandbox.data_target(text, text, name) FROM PUBLIC;
+
+/* A relation name based on base that no relation or type of schema nsp uses yet. */
+CREATE FUNCTION sandbox.data_free_name(nsp name, base text) RETURNS name
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	i integer := 0;
+	b text;
+	suffix text;
+BEGIN
+	LOOP
+		suffix := CASE WHEN i OPERATOR(pg_catalog.=) 0 THEN '' ELSE '_' OPERATOR(pg_catalog.||) i END;
+		b := base;
+		WHILE pg_catalog.octet_length(b OPERATOR(pg_catalog.||) suffix) OPERATOR(pg_catalog.>) 63 LOOP
+			b := pg_catalog.left(b, -1);
+		END LOOP;
+		EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+								JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+							   WHERE n.nspname OPERATOR(pg_catalog.=) nsp
+								 AND c.relname OPERATOR(pg_catalog.=) (b OPERATOR(pg_catalog.||) suffix))
+			  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type y
+								JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) y.typnamespace
+							   WHERE n.nspname OPERATOR(pg_catalog.=) nsp
+								 AND y.typname OPERATOR(pg_catalog.=) (b OPERATOR(pg_catalog.||) suffix));
+		i := i OPERATOR(pg_catalog.+) 1;
+	END LOOP;
+	RETURN (b OPERATOR(pg_catalog.||) suffix)::name;
+END
+$$;
+REVOKE ALL ON FUNCTION sandbox.data_free_name(name, text) FROM PUBLIC;
+
+/*
+ * The first function that a stored expression (a default, constraint,
+ * index, rule, ...) calls, directly or through an operator, and that is
+ * not built in; NULL when there is none.  With extensions_ok, functions
+ * of an installed extension count as built in.
+ */
+CREATE FUNCTION sandbox.foreign_code(obj_class oid, obj_id oid, extensions_ok boolean) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT pg_catalog.pg_describe_object('pg_catalog.pg_proc'::pg_catalog.regclass, f.fn, 0)
+	  FROM (SELECT CASE WHEN d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+						THEN d.refobjid
+						ELSE (SELECT o.oprcode::pg_catalog.oid FROM pg_catalog.pg_operator o
+							   WHERE o.oid OPERATOR(pg_catalog.=) d.refobjid) END AS fn
+			  FROM pg_catalog.pg_depend d
+			 WHERE d.classid OPERATOR(pg_catalog.=) obj_class
+			   AND d.objid OPERATOR(pg_catalog.=) obj_id
+			   AND d.refclassid OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.pg_proc'::pg_catalog.regclass,
+																   'pg_catalog.pg_operator'::pg_catalog.regclass])) f
+	 WHERE f.fn OPERATOR(pg_catalog.>=) 16384
+	   AND NOT (extensions_ok AND EXISTS (
+			SELECT 1 FROM pg_catalog.pg_depend e
+			 WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+			   AND e.objid OPERATOR(pg_catalog.=) f.fn
+			   AND e.deptype OPERATOR(pg_catalog.=) 'e'))
+	 ORDER BY 1
+	 LIMIT 1
+$$;
+REVOKE ALL ON FUNCTION sandbox.foreign_code(oid, oid, boolean) FROM PUBLIC;
+
+/* Qualified name of a relation, for SQL text. */
+CREATE FUNCTION sandbox.data_source_name(rel oid) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+	  FROM pg_catalog.pg_class c
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	 WHERE c.oid OPERATOR(pg_catalog.=) rel
+$$;
+REVOKE ALL ON FUNCTION sandbox.data_source_name(oid) FROM PUBLIC;
+
+/* schema.name of a relation as messages show it (inside double quotes, unquoted). */
+CREATE FUNCTION sandbox.data_display_name(rel oid) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) c.relname
+	  FROM pg_catalog.pg_class c
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	 WHERE c.oid OPERATOR(pg_catalog.=) rel
+$$;
+REVOKE ALL ON FUNCTION sandbox.data_display_name(oid) FROM PUBLIC;
+
+/* A foreign key action letter as SQL. */
+CREATE FUNCTION sandbox.fk_action(action "char") RETURNS text
+	LANGUAGE sql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT CASE action WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL'
+					   WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END
+$$;
+REVOKE ALL ON FUNCTION sandbox.fk_action("char") FROM PUBLIC;
+
+/* "OPERATOR(schema.name)" for an operator, to write it into SQL text. */
+CREATE FUNCTION sandbox.operator_sql(op oid) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT pg_catalog.format('OPERATOR(%I.%s)', n.nspname, o.oprname)
+	  FROM pg_catalog.pg_operator o
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
+	 WHERE o.oid OPERATOR(pg_catalog.=) op
+$$;
+REVOKE ALL ON FUNCTION sandbox.operator_sql(oid) FROM PUBLIC;
+
+/*
+ * The functions a stored expression or query tree (pg_node_tree text) calls,
+ * directly or through operators.  pg_depend does not record uses of
+ * built-in (pinned) objects, so the tree is read instead: every node field
+ * that names a function or operator.  Constants print as bytes, never as
+ * text, so a literal cannot add or hide a field; a column name can add one,
+ * which only makes a check stricter.
+ */
+CREATE FUNCTION sandbox.node_functions(tree text) RETURNS oid[]
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT COALESCE(pg_catalog.array_agg(DISTINCT f.fn ORDER BY f.fn), '{}')
+	  FROM (SELECT m[2]::oid AS fn
+			  FROM pg_catalog.regexp_matches(tree, ':(funcid|opfuncid|hashfuncid|negfuncid|aggfnoid|winfnoid|tsmhandler) ([0-9]+)', 'g') AS m
+			UNION
+			SELECT o.oprcode::oid
+			  FROM (SELECT m[1]::oid AS op FROM pg_catalog.regexp_matches(tree, ':opno ([0-9]+)', 'g') AS m
+					UNION
+					SELECT pg_catalog.unnest(pg_catalog.string_to_array(m[1], ' '))::oid
+					  FROM pg_catalog.regexp_matches(tree, ':opnos \(o ([0-9 ]+)\)', 'g') AS m) ops
+			  JOIN pg_catalog.pg_operator o ON o.oid OPERATOR(pg_catalog.=) ops.op) f
+	 WHERE f.fn OPERATOR(pg_catalog.<>) 0
+$$;
+REVOKE ALL ON FUNCTION sandbox.node_functions(text) FROM PUBLIC;
+
+/*
+ * The equality operator of a type's (or its domain's base type's) default
+ * btree, else hash, opclass, as SQL; NULL when it has none of its own (as
+ * varchar, which borrows text's: then pg_catalog's "=" is the one).
+ */
+CREATE FUNCTION sandbox.equality_sql(typ oid) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT sandbox.operator_sql(pg_catalog.min(a.amopopr::pg_catalog.oid))
+	  FROM pg_catalog.pg_opclass c
+	  JOIN pg_catalog.pg_am m ON m.oid OPERATOR(pg_catalog.=) c.opcmethod
+	  JOIN pg_catalog.pg_amop a ON a.amopfamily OPERATOR(pg_catalog.=) c.opcfamily
+	   AND a.amoplefttype OPERATOR(pg_catalog.=) c.opcintype
+	   AND a.amoprighttype OPERATOR(pg_catalog.=) c.opcintype
+	   AND a.amopstrategy OPERATOR(pg_catalog.=) CASE m.amname WHEN 'btree' THEN 3 ELSE 1 END
+	 WHERE c.opcdefault
+	   AND m.amname OPERATOR(pg_catalog.=) (SELECT x.amname FROM pg_catalog.pg_opclass o2
+											  JOIN pg_catalog.pg_am x ON x.oid OPERATOR(pg_catalog.=) o2.opcmethod
+											 WHERE o2.opcdefault
+											   AND o2.opcintype OPERATOR(pg_catalog.=) ANY (ARRAY[typ,
+													(SELECT t.typbasetype FROM pg_catalog.pg_type t WHERE t.oid OPERATOR(pg_catalog.=) typ)])
+											   AND x.amname OPERATOR(pg_catalog.=) ANY (ARRAY['btree', 'hash'])
+											 ORDER BY x.amname LIMIT 1)
+	   AND c.opcintype OPERATOR(pg_catalog.=) ANY (ARRAY[typ,
+			(SELECT t.typbasetype FROM pg_catalog.pg_type t WHERE t.oid OPERATOR(pg_catalog.=) typ)])
+$$;
+REVOKE ALL ON FUNCTION sandbox.equality_sql(oid) FROM PUBLIC;
+
+/*
+ * Create table nsp.rel with the columns, types, NOT NULL and CHECK
+ * constraints, defaults, identity, generated columns, storage, compression,
+ * column comments and extended statistics of source, but no index yet
+ * (they are built after the data is in, which is faster) and no foreign
+ * key.  When rows_sql (a FROM item) is given and source has no generated
+ * column, the table is made and filled by CREATE TABLE AS, which is faster
+ * than INSERT, and the constraints come after it in one ALTER TABLE (one
+ * scan checks them all); loaded then says so.  Otherwise the table is made
+ * empty with LIKE.
+ *
+ * What must not come along is left out, each with a NOTICE saying why:
+ * - a default that calls a function that is not built in;
+ * - a default on a production sequence (the clone would advance it): a
+ *   plain nextval() default gets a new sequence in the sandbox instead;
+ * - a CHECK constraint or generated expression that calls a function that
+ *   is neither built in nor part of an extension (it would run with the
+ *   owner's rights while the table is loaded).
+ */
+CREATE FUNCTION sandbox.clone_structure(source oid, nsp name, rel name, rows_sql text,
+										OUT clone oid, OUT loaded boolean)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	src text := sandbox.data_source_name(source);
+	dst text := pg_catalog.format('%I.%I', nsp, rel);
+	src_msg text := sandbox.data_display_name(source);
+	dst_msg text := nsp OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) rel;
+	d record;
+	why text;
+	seq_name name;
+	alters text[] := '{}';
+	def text;
+	prefix text;
+BEGIN
+	loaded := rows_sql IS NOT NULL
+			  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+							   WHERE a.attrelid OPERATOR(pg_catalog.=) source AND a.attnum OPERATOR(pg_catalog.>) 0
+								 AND NOT a.attisdropped AND a.attgenerated OPERATOR(pg_catalog.<>) '');
+	IF loaded THEN
+		EXECUTE pg_catalog.format('CREATE TABLE %s AS SELECT %s FROM %s', dst, sandbox.insert_columns(source), rows_sql);
+		clone := pg_catalog.to_regclass(dst)::oid;
+		FOR d IN SELECT a.attname, a.attnotnull, a.attstorage, t.typstorage, a.attcompression
+				   FROM pg_catalog.pg_attribute a
+				   JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+				  WHERE a.attrelid OPERATOR(pg_catalog.=) source AND a.attnum OPERATOR(pg_catalog.>) 0
+					AND NOT a.attisdropped
+				  ORDER BY a.attnum
+		LOOP
+			IF d.attnotnull THEN
+				alters := alters OPERATOR(pg_catalog.||) pg_catalog.format('ALTER COLUMN %I SET NOT NULL', d.attname);
+			END IF;
+			IF d.attstorage OPERATOR(pg_catalog.<>) d.typstorage THEN
+				alters := alters OPERATOR(pg_catalog.||) pg_catalog.format('ALTER COLUMN %I SET STORAGE %s', d.attname,
+					CASE d.attstorage WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END);
+			END IF;
+			IF d.attcompression OPERATOR(pg_catalog.<>) '' THEN
+				alters := alters OPERATOR(pg_catalog.||) pg_catalog.format('ALTER COLUMN %I SET COMPRESSION %s', d.attname,
+					CASE d.attcompression WHEN 'l' THEN 'lz4' ELSE 'pglz' END);
+			END IF;
+		END LOOP;
+	ELSE
+		EXECUTE pg_catalog.format('CREATE TABLE %s (LIKE %s INCLUDING GENERATED INCLUDING IDENTITY INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING COMMENTS INCLUDING STATISTICS)',
+								  dst, src);
+		clone := pg_catalog.to_regclass(dst)::oid;
+		FOR d IN SELECT ad.oid, a.attname FROM pg_catalog.pg_attrdef ad
+				   JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) ad.adrelid
+					AND a.attnum OPERATOR(pg_catalog.=) ad.adnum
+				  WHERE ad.adrelid OPERATOR(pg_catalog.=) clone AND a.attgenerated OPERATOR(pg_catalog.<>) ''
+				  ORDER BY a.attnum
+		LOOP
+			why := sandbox.foreign_code('pg_catalog.pg_attrdef'::pg_catalog.regclass, d.oid, true);
+			IF why IS NOT NULL THEN
+				EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP EXPRESSION', dst, d.attname);
+				RAISE NOTICE 'column "%" of "%" is no longer generated', d.attname, dst_msg
+					USING DETAIL = pg_catalog.format('Its expression calls %s, which is neither built in nor part of an extension.', why);
+			END IF;
+		END LOOP;
+	END IF;
+
+	/* defaults, from the source's */
+	FOR d IN SELECT ad.oid, a.attname, pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS expr,
+					(SELECT pg_catalog.min(dp.refobjid) FROM pg_catalog.pg_depend dp
+					  JOIN pg_catalog.pg_class s ON s.oid OPERATOR(pg_catalog.=) dp.refobjid
+					 WHERE dp.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+					   AND dp.objid OPERATOR(pg_catalog.=) ad.oid
+					   AND dp.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+					   AND s.relkind OPERATOR(pg_catalog.=) 'S') AS seq,
+					sandbox.node_functions(ad.adbin::text) OPERATOR(pg_catalog.&&) ARRAY[
+						'pg_catalog.nextval(pg_catalog.regclass)'::pg_catalog.regprocedure,
+						'pg_catalog.currval(pg_catalog.regclass)'::pg_catalog.regprocedure,
+						'pg_catalog.setval(pg_catalog.regclass, bigint)'::pg_catalog.regprocedure,
+						'pg_catalog.setval(pg_catalog.regclass, bigint, boolean)'::pg_catalog.regprocedure,
+						'pg_catalog.lastval()'::pg_catalog.regprocedure]::oid[] AS seqfn
+			   FROM pg_catalog.pg_attrdef ad
+			   JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) ad.adrelid
+				AND a.attnum OPERATOR(pg_catalog.=) ad.adnum
+			  WHERE ad.adrelid OPERATOR(pg_catalog.=) source AND a.attgenerated OPERATOR(pg_catalog.=) ''
+				AND NOT a.attisdropped
+			  ORDER BY a.attnum
+	LOOP
+		IF d.seqfn AND d.seq IS NOT NULL
+		   AND d.expr OPERATOR(pg_catalog.~) '^nextval\(''[^'']+''::regclass\)$' THEN
+			seq_name := sandbox.data_free_name(nsp, pg_catalog.format('%s_%s_seq', rel, d.attname));
+			EXECUTE pg_catalog.format('CREATE SEQUENCE %I.%I AS %s INCREMENT BY %s OWNED BY %s.%I',
+									  nsp, seq_name,
+									  (SELECT pg_catalog.format_type(q.seqtypid, NULL) FROM pg_catalog.pg_sequence q
+										WHERE q.seqrelid OPERATOR(pg_catalog.=) d.seq),
+									  (SELECT q.seqincrement FROM pg_catalog.pg_sequence q
+										WHERE q.seqrelid OPERATOR(pg_catalog.=) d.seq),
+									  dst, d.attname);
+			alters := alters OPERATOR(pg_catalog.||)
+				pg_catalog.format('ALTER COLUMN %I SET DEFAULT pg_catalog.nextval(%L::pg_catalog.regclass)',
+								  d.attname, pg_catalog.format('%I.%I', nsp, seq_name));
+			RAISE NOTICE 'column "%" of "%" takes its default from new sequence "%.%"', d.attname, dst_msg, nsp, seq_name
+				USING DETAIL = pg_catalog.format('The source''s default %s would advance a production sequence.', d.expr);
+			CONTINUE;
+		END IF;
+		IF d.seqfn THEN
+			why := 'it reads or advances a sequence';
+		ELSE
+			why := sandbox.foreign_code('pg_catalog.pg_attrdef'::pg_catalog.regclass, d.oid, false);
+			IF why IS NOT NULL THEN
+				why := pg_catalog.format('it calls %s, which is not built in', why);
+			END IF;
+		END IF;
+		IF why IS NOT NULL THEN
+			RAISE NOTICE 'default of column "%" of "%" not copied', d.attname, dst_msg
+				USING DETAIL = pg_catalog.format('The default %s was left out because %s.', d.expr, why);
+		ELSE
+			alters := alters OPERATOR(pg_catalog.||)
+				pg_catalog.format('ALTER COLUMN %I SET DEFAULT %s', d.attname, d.expr);
+		END IF;
+	END LOOP;
+
+	/* CHECK constraints, from the source's */
+	FOR d IN SELECT c.oid, c.conname FROM pg_catalog.pg_constraint c
+			  WHERE c.conrelid OPERATOR(pg_catalog.=) source AND c.contype OPERATOR(pg_catalog.=) 'c'
+			  ORDER BY c.conname
+	LOOP
+		why := sandbox.foreign_code('pg_catalog.pg_constraint'::pg_catalog.regclass, d.oid, true);
+		IF why IS NOT NULL THEN
+			RAISE NOTICE 'check constraint "%" of "%" not copied', d.conname, src_msg
+				USING DETAIL = pg_catalog.format('It calls %s, which is neither built in nor part of an extension.', why);
+		ELSE
+			alters := alters OPERATOR(pg_catalog.||)
+				pg_catalog.format('ADD CONSTRAINT %I %s', d.conname, pg_catalog.pg_get_constraintdef(d.oid));
+		END IF;
+	END LOOP;
+
+	IF pg_catalog.cardinality(alters) OPERATOR(pg_catalog.>) 0 THEN
+		EXECUTE pg_catalog.format('ALTER TABLE %s %s', dst, pg_catalog.array_to_string(alters, ', '));
+	END IF;
+
+	/* what LIKE would have copied: identity, column comments, extended statistics */
+	IF loaded THEN
+		FOR d IN SELECT a.attname, a.attidentity, q.seqincrement
+				   FROM pg_catalog.pg_attribute a
+				   LEFT JOIN pg_catalog.pg_sequence q ON q.seqrelid OPERATOR(pg_catalog.=)
+						pg_catalog.to_regclass(pg_catalog.pg_get_serial_sequence(src, a.attname))
+				  WHERE a.attrelid OPERATOR(pg_catalog.=) source AND a.attidentity OPERATOR(pg_catalog.<>) ''
+				  ORDER BY a.attnum
+		LOOP
+			EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I ADD GENERATED %s AS IDENTITY (INCREMENT BY %s)',
+									  dst, d.attname, CASE d.attidentity WHEN 'a' THEN 'ALWAYS' ELSE 'BY DEFAULT' END,
+									  COALESCE(d.seqincrement, 1));
+		END LOOP;
+		FOR d IN SELECT a.attname, c.description FROM pg_catalog.pg_description c
+				   JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.objoid
+					AND a.attnum OPERATOR(pg_catalog.=) c.objsubid
+				  WHERE c.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+					AND c.objoid OPERATOR(pg_catalog.=) source AND c.objsubid OPERATOR(pg_catalog.>) 0
+		LOOP
+			EXECUTE pg_catalog.format('COMMENT ON COLUMN %s.%I IS %L', dst, d.attname, d.description);
+		END LOOP;
+		FOR d IN SELECT x.oid, n.nspname, x.stxname FROM pg_catalog.pg_statistic_ext x
+				   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) x.stxnamespace
+				  WHERE x.stxrelid OPERATOR(pg_catalog.=) source
+				  ORDER BY x.oid
+		LOOP
+			def := pg_catalog.pg_get_statisticsobjdef(d.oid);
+			prefix := pg_catalog.format('CREATE STATISTICS %I.%I ', d.nspname, d.stxname);
+			IF pg_catalog.starts_with(def, prefix)
+			   AND pg_catalog.right(def, pg_catalog.length(src) OPERATOR(pg_catalog.+) 6) OPERATOR(pg_catalog.=) ' FROM ' OPERATOR(pg_catalog.||) src THEN
+				EXECUTE pg_catalog.format('CREATE STATISTICS %I.%I %s FROM %s', nsp,
+					sandbox.data_free_name(nsp, pg_catalog.format('%s_%s', rel, d.stxname)),
+					pg_catalog.substr(def, pg_catalog.length(prefix) OPERATOR(pg_catalog.+) 1,
+									  pg_catalog.length(def) OPERATOR(pg_catalog.-) pg_catalog.length(prefix)
+									  OPERATOR(pg_catalog.-) pg_catalog.length(src) OPERATOR(pg_catalog.-) 6),
+					dst);
+			END IF;
+		END LOOP;
+	END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION sandbox.clone_structure(oid, name, name, text) FROM PUBLIC;
+
+/* The columns of a table that INSERT may name (not generated), as SQL. */
+CREATE FUNCTION sandbox.insert_columns(rel oid, prefix text DEFAULT '') RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT pg_catalog.string_agg(prefix OPERATOR(pg_catalog.||) pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
+	  FROM pg_catalog.pg_attribute a
+	 WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attnum OPERATOR(pg_catalog.>) 0
+	   AND NOT a.attisdropped AND a.attgenerated OPERATOR(pg_catalog.=) ''
+$$;
+REVOKE ALL ON FUNCTION sandbox.insert_columns(oid, text) FROM PUBLIC;
+
+/*
+ * Build on clone the primary key, unique and exclusion constraints and the
+ * other indexes of source, after the data is in.  An index whose
+ * expression or predicate calls a function that is neither built in nor
+ * part of an extension is skipped with a NOTICE, as is an invalid one.
+ * Index names follow the clone's name where they followed the source's.
+ */
+CREATE FUNCTION sandbox.clone_indexes(source oid, clone oid) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	i record;
+	src record;
+	dst record;
+	why text;
+	new_name name;
+	def text;
+	prefix text;
+BEGIN
+	SELECT n.nspname, c.relname, c.relkind INTO src
+	  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	 WHERE c.oid OPERATOR(pg_catalog.=) source;
+	SELECT n.nspname, c.relname INTO dst
+	  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	 WHERE c.oid OPERATOR(pg_catalog.=) clone;
+
+	FOR i IN SELECT x.indexrelid, ic.relname AS iname, x.indisunique, x.indisvalid,
+					con.oid AS conoid
+			   FROM pg_catalog.pg_index x
+			   JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) x.indexrelid
+			   LEFT JOIN pg_catalog.pg_constraint con ON con.conindid OPERATOR(pg_catalog.=) x.indexrelid
+				AND con.conrelid OPERATOR(pg_catalog.=) source
+				AND con.contype OPERATOR(pg_catalog.=) ANY (ARRAY['p', 'u', 'x']::"char"[])
+			  WHERE x.indrelid OPERATOR(pg_catalog.=) source
+			  ORDER BY x.indisprimary DESC, x.indexrelid
+	LOOP
+		IF NOT i.indisvalid THEN
+			RAISE NOTICE 'index "%" of "%.%" not copied', i.iname, src.nspname, src.relname
+				USING DETAIL = 'It is not valid (a CREATE INDEX CONCURRENTLY failed or is running).';
+			CONTINUE;
+		END IF;
+		why := sandbox.foreign_code('pg_catalog.pg_class'::pg_catalog.regclass, i.indexrelid, true);
+		IF why IS NOT NULL THEN
+			RAISE NOTICE 'index "%" of "%.%" not copied', i.iname, src.nspname, src.relname
+				USING DETAIL = pg_catalog.format('It calls %s, which is neither built in nor part of an extension.', why);
+			CONTINUE;
+		END IF;
+
+		new_name := sandbox.data_free_name(dst.nspname,
+			CASE WHEN dst.relname OPERATOR(pg_catalog.<>) src.relname
+					  AND pg_catalog.starts_with(i.iname, src.relname)
+				 THEN dst.relname OPERATOR(pg_catalog.||)
+					  pg_catalog.substr(i.iname, pg_catalog.length(src.relname) OPERATOR(pg_catalog.+) 1)
+				 ELSE i.iname END);
+
+		IF i.conoid IS NOT NULL THEN
+			def := pg_catalog.regexp_replace(pg_catalog.pg_get_constraintdef(i.conoid),
+											 ' USING INDEX TABLESPACE \S+', '');
+			EXECUTE pg_catalog.format('ALTER TABLE %I.%I ADD CONSTRAINT %I %s',
+									  dst.nspname, dst.relname, new_name, def);
+		ELSE
+			def := pg_catalog.pg_get_indexdef(i.indexrelid);
+			prefix := pg_catalog.format('CREATE %sINDEX %I ON %s%I.%I USING ',
+										CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END, i.iname,
+										CASE WHEN src.relkind OPERATOR(pg_catalog.=) 'p' THEN 'ONLY ' ELSE '' END,
+										src.nspname, src.relname);
+			IF NOT pg_catalog.starts_with(def, prefix) THEN
+				RAISE NOTICE 'index "%" of "%.%" not copied', i.iname, src.nspname, src.relname
+					USING DETAIL = pg_catalog.format('Its definition has an unexpected form: %s.', def);
+				CONTINUE;
+			END IF;
+			EXECUTE pg_catalog.format('CREATE %sINDEX %I ON %I.%I USING %s',
+									  CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END, new_name,
+									  dst.nspname, dst.relname,
+									  pg_catalog.substr(def, pg_catalog.length(prefix) OPERATOR(pg_catalog.+) 1));
+		END IF;
+	END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION sandbox.clone_indexes(oid, oid) FROM PUBLIC;
+
+/* Move the clone's own sequences (serial, identity) past the values it holds. */
+CREATE FUNCTION sandbox.clone_sequences(clone oid) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	a record;
+	top numeric;
+BEGIN
+	FOR a IN SELECT x.attname, x.seq, q.seqmin, q.seqmax
+			   FROM (SELECT c.attname,
+							pg_catalog.pg_get_serial_sequence(sandbox.data_source_name(clone), c.attname) AS seq
+					   FROM pg_catalog.pg_attribute c
+					  WHERE c.attrelid OPERATOR(pg_catalog.=) clone AND c.attnum OPERATOR(pg_catalog.>) 0
+						AND NOT c.attisdropped) x
+			   JOIN pg_catalog.pg_sequence q ON q.seqrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(x.seq)
+			  WHERE x.seq IS NOT NULL
+	LOOP
+		EXECUTE pg_catalog.format('SELECT pg_catalog.max(%I)::pg_catalog.numeric FROM %s',
+								  a.attname, sandbox.data_source_name(clone)) INTO top;
+		IF top IS NOT NULL AND top OPERATOR(pg_catalog.>=) a.seqmin AND top OPERATOR(pg_catalog.<) a.seqmax THEN
+			PERFORM pg_catalog.setval(a.seq, top::bigint);
+		END IF;
+	END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION sandbox.clone_sequences(oid) FROM PUBLIC;
+
+/* Hand a new table, and the statistics objects on it, to the sandbox's agent. */
+CREATE FUNCTION sandbox.data_give(rel oid, agent pg_catalog.regrole) RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	s record;
+BEGIN
+	EXECUTE pg_catalog.format('ALTER TABLE %s OWNER TO %I', sandbox.data_source_name(rel), agent::text);
+	FOR s IN SELECT n.nspname, x.stxname FROM pg_catalog.pg_statistic_ext x
+			   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) x.stxnamespace
+			  WHERE x.stxrelid OPERATOR(pg_catalog.=) rel
+	LOOP
+		EXECUTE pg_catalog.format('ALTER STATISTICS %I.%I OWNER TO %I', s.nspname, s.stxname, agent::text);
+	END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION sandbox.data_give(oid, pg_catalog.regrole) FROM PUBLIC;
+
+/*
+ * Is function fn allowed in a where_clause?  NULL when it is, else why not.
+ * Allowed: built-in functions of pg_catalog that are immutable or stable,
+ * that the caller may execute, and that neither read tables nor reveal
+ * settings or other sessions (the clause runs with the owner's rights).
+ */
+CREATE FUNCTION sandbox.where_function_problem(fn oid) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT CASE
+		WHEN p.oid IS NULL THEN 'it calls a function that does not exist'
+		WHEN p.oid OPERATOR(pg_catalog.>=) 16384
+			 OR p.pronamespace OPERATOR(pg_catalog.<>) 'pg_catalog'::pg_catalog.regnamespace
+			THEN pg_catalog.format('it calls %s, which is not built in', p.oid::pg_catalog.regprocedure)
+		WHEN p.provolatile OPERATOR(pg_catalog.=) 'v'
+			THEN pg_catalog.format('it calls %s, which is volatile (it may have side effects)', p.oid::pg_catalog.regprocedure)
+		WHEN p.proname OPERATOR(pg_catalog.~) '(to_xml|to_xmlschema|^pg_stat_get_|^pg_event_trigger_|current_setting|^pg_show_all_settings$|^pg_settings_get_flags$|^pg_config$|^pg_get_replication_slots$|^pg_prepared_statement$|^pg_cursor$|^pg_listening_channels$|^pg_get_publication_tables$|^pg_tablespace_databases$|^pg_available_extension|^pg_extension_update_paths$|xact_id|^txid_current)'
+			THEN pg_catalog.format('it calls %s, which reads tables, settings or other sessions', p.oid::pg_catalog.regprocedure)
+		WHEN NOT pg_catalog.has_function_privilege(SESSION_USER, p.oid, 'EXECUTE')
+			THEN pg_catalog.format('it calls %s, which role "%s" may not execute', p.oid::pg_catalog.regprocedure, SESSION_USER)
+		END
+	  FROM (SELECT fn AS f) q
+	  LEFT JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) q.f
+$$;
+REVOKE ALL ON FUNCTION sandbox.where_function_problem(oid) FROM PUBLIC;
+
+/*
+ * Create a temporary view of the rows of source to copy, sampled (BERNOULLI,
+ * fixed seed 0, so repeatable) and filtered by where_clause, after proving
+ * that the clause is one condition over source and nothing else; return
+ * the view's qualified name.  The clause is never executed before it is
+ * proved, and it is used only through the view's parse tree afterwards,
+ * never re-parsed.  Bad text: 42601 for syntax, 22023 for what it may not
+ * do; nothing is left behind either way.
+ *
+ * Why each check: PL/pgSQL's EXECUTE runs every statement of a string, so
+ * a ";" could end the CREATE VIEW and start anything else: refused outright
+ * (anywhere, even inside a literal: chr(59) writes one).  Creating the view
+ * only parses the clause; nothing in it runs.  The view's rule must then be
+ * one plain query over source (no subquery, set operation, CTE, row lock,
+ * grouping, ordering or limit: a clause can close its parenthesis and add
+ * those), must read no relation but source, may use no type but built-in
+ * ones and those of source's columns, and may call only the functions
+ * where_function_problem() allows, since it runs with the owner's rights.
+ * Functions, operators, types and relations are read from the rule's node
+ * tree, because pg_depend records no use of a built-in (pinned) object;
+ * pg_depend is checked too, for every other kind of object.  The tree text
+ * checked is PostgreSQL 15's node output (a new major version must be
+ * reviewed here).
+ */
+CREATE FUNCTION sandbox.where_view(source oid, where_clause text, sample_percent float8) RETURNS text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	view_name name := 'sandbox_clone_rows';
+	view_oid oid;
+	rule_oid oid;
+	tree text;
+	d record;
+	bad text;
+	i integer := 0;
+	col_types oid[];
+BEGIN
+	IF where_clause IS NOT NULL AND pg_catalog.strpos(where_clause, ';') OPERATOR(pg_catalog.>) 0 THEN
+		RAISE EXCEPTION 'where_clause must not contain ";"'
+			USING ERRCODE = '42601',
+				  DETAIL = 'A where_clause is a single condition; a semicolon would end the statement it is part of.',
+				  HINT = 'Write chr(59) for a semicolon inside a string.';
+	END IF;
+
+	WHILE pg_catalog.to_regclass(pg_catalog.format('pg_temp.%I', view_name)) IS NOT NULL LOOP
+		i := i OPERATOR(pg_catalog.+) 1;
+		view_name := ('sandbox_clone_rows_' OPERATOR(pg_catalog.||) i)::name;
+	END LOOP;
+
+	BEGIN
+		EXECUTE pg_catalog.format(E'CREATE TEMPORARY VIEW %I AS SELECT * FROM %s%s WHERE (\n%s\n)',
+			view_name, sandbox.data_source_name(source),
+			CASE WHEN sample_percent OPERATOR(pg_catalog.<) 100
+				 THEN pg_catalog.format(' TABLESAMPLE BERNOULLI (%s) REPEATABLE (0)', sample_percent)
+				 ELSE '' END,
+			COALESCE(where_clause, 'true'));
+	EXCEPTION
+		WHEN syntax_error THEN
+			RAISE EXCEPTION 'syntax error in where_clause'
+				USING ERRCODE = '42601', DETAIL = pg_catalog.format('%s.', SQLERRM),
+					  HINT = 'Pass one condition over the source''s columns, such as status = ''shipped''.';
+		WHEN OTHERS THEN
+			RAISE EXCEPTION 'invalid where_clause'
+				USING ERRCODE = '22023', DETAIL = pg_catalog.format('%s.', SQLERRM),
+					  HINT = 'Pass one condition over the source''s columns, such as status = ''shipped''.';
+	END;
+
+	view_oid := pg_catalog.to_regclass(pg_catalog.format('pg_temp.%I', view_name))::oid;
+	SELECT r.oid, r.ev_action::text INTO rule_oid, tree
+	  FROM pg_catalog.pg_rewrite r WHERE r.ev_class OPERATOR(pg_catalog.=) view_oid;
+
+	IF (pg_catalog.length(tree) OPERATOR(pg_catalog.-) pg_catalog.length(pg_catalog.replace(tree, '{QUERY', '')))
+		OPERATOR(pg_catalog.<>) 6 THEN
+		bad := 'it contains a subquery, a set operation or a WITH clause';
+	ELSIF tree OPERATOR(pg_catalog.!~) '^\(\{QUERY :commandType 1 [^{]*:hasAggs false :hasWindowFuncs false :hasTargetSRFs false :hasSubLinks false [^{]*:hasForUpdate false [^{]*:cteList <> :rtable '
+	   OR tree OPERATOR(pg_catalog.!~) ':groupClause <> [^{}]*:groupingSets <> :havingQual <> :windowClause <> :distinctClause <> :sortClause <> :limitOffset <> :limitCount <> [^{}]*:rowMarks <> :setOperations <> [^{}]*\}\)$'
+	   OR EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) view_oid AND c.reloptions IS NOT NULL) THEN
+		bad := 'it adds clauses (such as GROUP BY, ORDER BY, LIMIT, FOR UPDATE or WITH CHECK OPTION) to the query it is part of';
+	END IF;
+
+	IF bad IS NULL THEN
+		SELECT pg_catalog.array_agg(a.atttypid) INTO col_types
+		  FROM pg_catalog.pg_attribute a
+		 WHERE a.attrelid OPERATOR(pg_catalog.=) source AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped;
+
+		/* relations, functions, operators and types, from the tree (built-ins have no pg_depend rows) */
+		SELECT pg_catalog.format('it reads %s', pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, m[1]::oid, 0))
+		  INTO bad
+		  FROM pg_catalog.regexp_matches(tree, ':relid ([0-9]+)', 'g') AS m
+		 WHERE m[1]::oid OPERATOR(pg_catalog.<>) ALL (ARRAY[source, view_oid])
+		 LIMIT 1;
+		IF bad IS NULL THEN
+			SELECT pg_catalog.format('it uses %s, which is not built in', pg_catalog.pg_describe_object('pg_catalog.pg_operator'::pg_catalog.regclass, op, 0))
+			  INTO bad
+			  FROM (SELECT m[1]::oid AS op FROM pg_catalog.regexp_matches(tree, ':opno ([0-9]+)', 'g') AS m
+					UNION
+					SELECT pg_catalog.unnest(pg_catalog.string_to_array(m[1], ' '))::oid
+					  FROM pg_catalog.regexp_matches(tree, ':opnos \(o ([0-9 ]+)\)', 'g') AS m) ops
+			 WHERE op OPERATOR(pg_catalog.>=) 16384
+			 LIMIT 1;
+		END IF;
+		IF bad IS NULL THEN
+			SELECT sandbox.where_function_problem(f) INTO bad
+			  FROM pg_catalog.unnest(sandbox.node_functions(tree)) AS f
+			 WHERE NOT (f OPERATOR(pg_catalog.=) 'pg_catalog.bernoulli(internal)'::pg_catalog.regprocedure::oid
+						AND sample_percent OPERATOR(pg_catalog.<) 100)
+			   AND sandbox.where_function_problem(f) IS NOT NULL
+			 ORDER BY f
+			 LIMIT 1;
+		END IF;
+		IF bad IS NULL THEN
+			SELECT pg_catalog.format('it uses %s, which is neither built in nor the type of a column of the source',
+									 pg_catalog.format_type(ty, NULL))
+			  INTO bad
+			  FROM (SELECT DISTINCT m[1]::oid AS ty
+					  FROM pg_catalog.regexp_matches(tree, ':[a-z_]*type ([0-9]+)', 'g') AS m) tys
+			 WHERE ty OPERATOR(pg_catalog.>=) 16384
+			   AND NOT ty OPERATOR(pg_catalog.=) ANY (col_types)
+			   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t
+								WHERE t.oid OPERATOR(pg_catalog.=) ty
+								  AND t.typelem OPERATOR(pg_catalog.=) ANY (col_types))
+			 LIMIT 1;
+		END IF;
+	END IF;
+
+	/* and every other object the rule depends on */
+	IF bad IS NULL THEN
+		FOR d IN SELECT dp.refclassid, dp.refobjid FROM pg_catalog.pg_depend dp
+				  WHERE dp.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+					AND dp.objid OPERATOR(pg_catalog.=) rule_oid
+				  ORDER BY dp.refclassid, dp.refobjid
+		LOOP
+			IF d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass THEN
+				IF d.refobjid OPERATOR(pg_catalog.<>) ALL (ARRAY[source, view_oid]) THEN
+					bad := pg_catalog.format('it reads %s', pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0));
+				END IF;
+			ELSIF d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass THEN
+				bad := sandbox.where_function_problem(d.refobjid);
+			ELSIF d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_operator'::pg_catalog.regclass THEN
+				bad := pg_catalog.format('it uses %s, which is not built in',
+										 pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0));
+			ELSIF d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass THEN
+				IF NOT d.refobjid OPERATOR(pg_catalog.=) ANY (col_types)
+				   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t
+									WHERE t.oid OPERATOR(pg_catalog.=) d.refobjid
+									  AND t.typelem OPERATOR(pg_catalog.=) ANY (col_types)) THEN
+					bad := pg_catalog.format('it uses %s, which is neither built in nor the type of a column of the source',
+											 pg_catalog.format_type(d.refobjid, NULL));
+				END IF;
+			ELSIF d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_collation'::pg_catalog.regclass THEN
+				NULL;
+			ELSE
+				bad := pg_catalog.format('it refers to %s', pg_catalog.pg_describe_object(d.refclassid, d.refobjid, 0));
+			END IF;
+			EXIT WHEN bad IS NOT NULL;
+		END LOOP;
+	END IF;
+
+	IF bad IS NOT NULL THEN
+		EXECUTE pg_catalog.format('DROP VIEW pg_temp.%I', view_name);
+		RAISE EXCEPTION 'where_clause is not allowed'
+			USING ERRCODE = '22023',
+				  DETAIL = pg_catalog.format('The where_clause is not a plain condition over the source: %s.', bad),
+				  HINT = 'A where_clause may use the source''s columns, constants, and built-in immutable or stable functions and operators.';
+	END IF;
+	RETURN pg_catalog.format('pg_temp.%I', view_name);
+END
+$$;
+REVOKE ALL ON FUNCTION sandbox.where_view(oid, text, float8) FROM PUBLIC;
+
+/*
+ * sandbox_clone: copy a production table into a sandbox (§3.2).
+ *
+ * The rows copied are a repeatable sample (TABLESAMPLE BERNOULLI with the
+ * fixed seed 0: same table contents, same percent, same rows) of the rows
+ * that where_clause accepts.  With follow_foreign_keys, every table those
+ * rows reference is cloned too, with exactly the rows referenced, until the
+ * set is closed (self-references and cycles included), and the foreign
+ * keys are recreated between the clones.  Without it, foreign keys are not
+ * copied (one from the sandbox to production would write to production).
+ * The clones belong to the sandbox's agent.
+ */
+CREATE FUNCTION sandbox_clone(name text, source regclass,
+							  sample_percent float8 DEFAULT 100,
+							  where_clause text DEFAULT NULL,
+							  target text DEFAULT NULL,
+							  follow_foreign_keys boolean DEFAULT false)
+	RETURNS regclass
+	LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	sb sandbox.sandboxes;
+	src_oid oid := source::oid;
+	src_name text;
+	from_sql text;
+	view_sql text;
+	tables oid[];
+	names name[];
+	clones oid[] := '{}';
+	edges oid[] := '{}';
+	i integer;
+	j integer;
+	n bigint;
+	added bigint;
+	c record;
+	e record;
+	cols text;
+	cond text;
+	seen text;
+BEGIN
+	sb := sandbox.data_sandbox($1, 'clone a table');
+	src_name := sandbox.data_source(src_oid, 'clone');
+	IF sample_percent IS NULL OR NOT (sample_percent OPERATOR(pg_catalog.>) 0
+									  AND sample_percent OPERATOR(pg_catalog.<=) 100) THEN
+		RAISE EXCEPTION 'sample_percent must be greater than 0 and at most 100'
+			USING ERRCODE = '22023',
+				  DETAIL = pg_catalog.format('The sample_percent given was %s.', COALESCE(sample_percent::text, 'NULL')),
+				  HINT = 'Pass 100 for every row, or a percentage such as 10.';
+	END IF;
+
+	/* the tables to clone: source, and with follow_foreign_keys what it references */
+	tables := ARRAY[src_oid];
+	names := ARRAY[sandbox.data_target(sb.name, target,
+									   (SELECT r.relname FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) src_oid))];
+	IF COALESCE(follow_foreign_keys, false) THEN
+		i := 1;
+		WHILE i OPERATOR(pg_catalog.<=) pg_catalog.cardinality(tables) LOOP
+			FOR c IN SELECT k.oid, k.confrelid FROM pg_catalog.pg_constraint k
+					  WHERE k.conrelid OPERATOR(pg_catalog.=) tables[i]
+						AND k.contype OPERATOR(pg_catalog.=) 'f'
+						AND k.conparentid OPERATOR(pg_catalog.=) 0
+					  ORDER BY k.conname
+			LOOP
+				edges := edges OPERATOR(pg_catalog.||) c.oid;
+				IF NOT c.confrelid OPERATOR(pg_catalog.=) ANY (tables) THEN
+					PERFORM sandbox.data_source(c.confrelid, 'clone the rows referenced');
+					tables := tables OPERATOR(pg_catalog.||) c.confrelid;
+				END IF;
+			END LOOP;
+			i := i OPERATOR(pg_catalog.+) 1;
+		END LOOP;
+	END IF;
+
+	/* the rows of source to copy: proved before anything is created */
+	IF where_clause IS NOT NULL THEN
+		view_sql := sandbox.where_view(src_oid, where_clause, sample_percent);
+		from_sql := view_sql;
+	ELSIF sample_percent OPERATOR(pg_catalog.<) 100 THEN
+		from_sql := pg_catalog.format('%s TABLESAMPLE BERNOULLI (%s) REPEATABLE (0)', src_name, sample_percent);
+	ELSE
+		from_sql := src_name;
+	END IF;
+
+	/*
+	 * The clones: the source's made and filled at once when it can be, the
+	 * others empty.  A referenced table's clone takes its name, or the first
+	 * free one after it (customers_1, ...) when the sandbox has one already.
+	 */
+	FOR i IN 1 .. pg_catalog.cardinality(tables) LOOP
+		IF i OPERATOR(pg_catalog.>) 1 THEN
+			names := names OPERATOR(pg_catalog.||) sandbox.data_free_name(sb.name::name,
+				(SELECT r.relname FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) tables[i]));
+		END IF;
+		SELECT * INTO c FROM sandbox.clone_structure(tables[i], sb.name::name, names[i],
+													 CASE WHEN i OPERATOR(pg_catalog.=) 1 THEN from_sql END);
+		clones := clones OPERATOR(pg_catalog.||) c.clone;
+		IF i OPERATOR(pg_catalog.=) 1 AND NOT c.loaded THEN
+			cols := sandbox.insert_columns(clones[1]);
+			EXECUTE pg_catalog.format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s',
+									  sandbox.data_source_name(clones[1]), cols, cols, from_sql);
+		END IF;
+	END LOOP;
+	IF view_sql IS NOT NULL THEN
+		EXECUTE pg_catalog.format('DROP VIEW %s', view_sql);
+	END IF;
+
+	/* referenced rows, until every foreign key between the clones is satisfied */
+	LOOP
+		added := 0;
+		FOR e IN SELECT k.oid, k.conrelid, k.confrelid, k.conkey, k.confkey, k.conpfeqop, k.conppeqop
+				   FROM pg_catalog.unnest(edges) WITH ORDINALITY AS x(o, ord)
+				   JOIN pg_catalog.pg_constraint k ON k.oid OPERATOR(pg_catalog.=) x.o
+				  ORDER BY x.ord
+		LOOP
+			i := pg_catalog.array_position(tables, e.conrelid);
+			j := pg_catalog.array_position(tables, e.confrelid);
+			SELECT pg_catalog.string_agg(pg_catalog.format('p.%I %s c.%I', pa.attname,
+								sandbox.operator_sql(e.conpfeqop[q.ord]), ca.attname), ' AND ' ORDER BY q.ord),
+				   pg_catalog.string_agg(pg_catalog.format('x.%I %s p.%I', pa.attname,
+								sandbox.operator_sql(e.conppeqop[q.ord]), pa.attname), ' AND ' ORDER BY q.ord)
+			  INTO cond, seen
+			  FROM pg_catalog.generate_subscripts(e.conkey, 1) AS q(ord)
+			  JOIN pg_catalog.pg_attribute ca ON ca.attrelid OPERATOR(pg_catalog.=) clones[i]
+			   AND ca.attname OPERATOR(pg_catalog.=) (SELECT s.attname FROM pg_catalog.pg_attribute s
+													   WHERE s.attrelid OPERATOR(pg_catalog.=) e.conrelid
+														 AND s.attnum OPERATOR(pg_catalog.=) e.conkey[q.ord])
+			  JOIN pg_catalog.pg_attribute pa ON pa.attrelid OPERATOR(pg_catalog.=) e.confrelid
+			   AND pa.attnum OPERATOR(pg_catalog.=) e.confkey[q.ord];
+			cols := sandbox.insert_columns(clones[j]);
+			EXECUTE pg_catalog.format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s%s p WHERE EXISTS (SELECT 1 FROM %s c WHERE %s) AND NOT EXISTS (SELECT 1 FROM %s x WHERE %s)',
+									  sandbox.data_source_name(clones[j]), cols,
+									  sandbox.insert_columns(clones[j], 'p.'),
+									  CASE WHEN (SELECT r.relkind FROM pg_catalog.pg_class r
+												  WHERE r.oid OPERATOR(pg_catalog.=) tables[j]) OPERATOR(pg_catalog.=) 'p'
+										   THEN '' ELSE 'ONLY ' END,
+									  sandbox.data_source_name(tables[j]),
+									  sandbox.data_source_name(clones[i]), cond,
+									  sandbox.data_source_name(clones[j]), seen);
+			GET DIAGNOSTICS n = ROW_COUNT;
+			added := added OPERATOR(pg_catalog.+) n;
+		END LOOP;
+		EXIT WHEN added OPERATOR(pg_catalog.=) 0;
+	END LOOP;
+
+	/* indexes after the data, then the sequences, then the foreign keys */
+	FOR i IN 1 .. pg_catalog.cardinality(tables) LOOP
+		PERFORM sandbox.clone_indexes(tables[i], clones[i]);
+		PERFORM sandbox.clone_sequences(clones[i]);
+	END LOOP;
+	FOR e IN SELECT k.* FROM pg_catalog.unnest(edges) WITH ORDINALITY AS x(o, ord)
+			   JOIN pg_catalog.pg_constraint k ON k.oid OPERATOR(pg_catalog.=) x.o
+			  ORDER BY x.ord
+	LOOP
+		i := pg_catalog.array_position(tables, e.conrelid);
+		j := pg_catalog.array_position(tables, e.confrelid);
+		EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%s) REFERENCES %s (%s)%s ON UPDATE %s ON DELETE %s%s',
+			sandbox.data_source_name(clones[i]), e.conname,
+			(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY q.ord)
+			   FROM pg_catalog.unnest(e.conkey) WITH ORDINALITY AS q(num, ord)
+			   JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) e.conrelid
+				AND a.attnum OPERATOR(pg_catalog.=) q.num),
+			sandbox.data_source_name(clones[j]),
+			(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY q.ord)
+			   FROM pg_catalog.unnest(e.confkey) WITH ORDINALITY AS q(num, ord)
+			   JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) e.confrelid
+				AND a.attnum OPERATOR(pg_catalog.=) q.num),
+			CASE e.confmatchtype WHEN 'f' THEN ' MATCH FULL' ELSE '' END,
+			sandbox.fk_action(e.confupdtype), sandbox.fk_action(e.confdeltype),
+			CASE WHEN e.condeferred THEN ' DEFERRABLE INITIALLY DEFERRED'
+				 WHEN e.condeferrable THEN ' DEFERRABLE' ELSE '' END);
+	END LOOP;
+
+	/* what was not copied */
+	FOR c IN SELECT k.conname, sandbox.data_display_name(k.confrelid) AS ref
+			   FROM pg_catalog.pg_constraint k
+			  WHERE k.conrelid OPERATOR(pg_catalog.=) src_oid AND k.contype OPERATOR(pg_catalog.=) 'f'
+				AND k.conparentid OPERATOR(pg_catalog.=) 0
+				AND NOT k.oid OPERATOR(pg_catalog.=) ANY (edges)
+			  ORDER BY k.conname
+	LOOP
+		RAISE NOTICE 'foreign key "%" of "%" not cloned', c.conname, sandbox.data_display_name(src_oid)
+			USING DETAIL = pg_catalog.format('It references %s; a foreign key from the sandbox to production would write to production.', c.ref),
+				  HINT = 'Pass follow_foreign_keys => true to clone the referenced rows and the foreign key with them.';
+	END LOOP;
+	FOR i IN 1 .. pg_catalog.cardinality(tables) LOOP
+		IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) tables[i] AND NOT t.tgisinternal)
+		   OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r WHERE r.ev_class OPERATOR(pg_catalog.=) tables[i])
+		   OR EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid OPERATOR(pg_catalog.=) tables[i]) THEN
+			RAISE NOTICE 'triggers, rules and policies of "%" not cloned', sandbox.data_display_name(tables[i])
+				USING DETAIL = 'A clone holds data and constraints only; production code does not run in the sandbox.';
+		END IF;
+		IF i OPERATOR(pg_catalog.>) 1 THEN
+			EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s', sandbox.data_source_name(clones[i])) INTO n;
+			RAISE NOTICE 'cloned % referenced rows of "%" into "%"', n,
+				sandbox.data_display_name(tables[i]), sandbox.data_display_name(clones[i]);
+		END IF;
+		PERFORM sandbox.data_give(clones[i], sb.agent);
+	END LOOP;
+	RETURN clones[1]::regclass;
+END
+$$;
+REVOKE ALL ON FUNCTION sandbox_clone(text, regclass, float8, text, text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sandbox_clone(text, regclass, float8, text, text, boolean) TO PUBLIC;
+
+/* --- synthetic tables ------------------------------------------------------ */
+
+/*
+ * How sandbox_synthesize generates a column of type typ (domains resolve to
+ * their base type): int, numeric, float, money, date, timestamp, time,
+ * interval, bool, enum, text, uuid, bytea, inet, json or other.
+ */
+CREATE FUNCTION sandbox.synth_kind(typ oid) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	WITH RECURSIVE b(t, lvl) AS (
+		SELECT typ, 0
+		UNION ALL
+		SELECT y.typbasetype, b.lvl OPERATOR(pg_catalog.+) 1
+		  FROM b JOIN pg_catalog.pg_type y ON y.oid OPERATOR(pg_catalog.=) b.t
+		 WHERE y.typtype OPERATOR(pg_catalog.=) 'd'
+	)
+	SELECT CASE
+		WHEN y.oid OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.int2'::pg_catalog.regtype, 'pg_catalog.int4'::pg_catalog.regtype,
+													  'pg_catalog.int8'::pg_catalog.regtype]::pg_catalog.oid[]) THEN 'int'
+		WHEN y.oid OPERATOR(pg_catalog.=) 'pg_catalog.numeric'::pg_catalog.regtype THEN 'numeric'
+		WHEN y.oid OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.float4'::pg_catalog.regtype,
+													  'pg_catalog.float8'::pg_catalog.regtype]::pg_catalog.oid[]) THEN 'float'
+		WHEN y.oid OPERATOR(pg_catalog.=) 'pg_catalog.money'::pg_catalog.regtype THEN 'money'
+		WHEN y.oid OPERATOR(pg_catalog.=) 'pg_catalog.date'::pg_catalog.regtype THEN 'date'
+		WHEN y.oid OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.timestamp'::pg_catalog.regtype,
+													  'pg_catalog.timestamptz'::pg_catalog.regtype]::pg_catalog.oid[]) THEN 'timestamp'
+		WHEN y.oid OPERATOR(pg_catalog.=) 'pg_catalog.time'::pg_catalog.regtype THEN 'time'
+		WHEN y.oid OPERATOR(pg_catalog.=) 'pg_catalog.interval'::pg_catalog.regtype THEN 'interval'
+		WHEN y.oid OPERATOR(pg_catalog.=) 'pg_catalog.bool'::pg_catalog.regtype THEN 'bool'
+		WHEN y.oid OPERATOR(pg_catalog.=) 'pg_catalog.uuid'::pg_catalog.regtype THEN 'uuid'
+		WHEN y.oid OPERATOR(pg_catalog.=) 'pg_catalog.bytea'::pg_catalog.regtype THEN 'bytea'
+		WHEN y.oid OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.inet'::pg_catalog.regtype,
+													  'pg_catalog.cidr'::pg_catalog.regtype]::pg_catalog.oid[]) THEN 'inet'
+		WHEN y.oid OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.json'::pg_catalog.regtype,
+													  'pg_catalog.jsonb'::pg_catalog.regtype]::pg_catalog.oid[]) THEN 'json'
+		WHEN y.typtype OPERATOR(pg_catalog.=) 'e' THEN 'enum'
+		WHEN y.typcategory OPERATOR(pg_catalog.=) 'S' THEN 'text'
+		ELSE 'other' END
+	  FROM pg_catalog.pg_type y
+	 WHERE y.oid OPERATOR(pg_catalog.=) (SELECT b.t FROM b ORDER BY b.lvl DESC LIMIT 1)
+$$;
+REVOKE ALL ON FUNCTION sandbox.synth_kind(oid) FROM PUBLIC;
+
+/* The base type of a domain (the type itself otherwise). */
+CREATE FUNCTION sandbox.synth_base(typ oid) RETURNS oid
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	WITH RECURSIVE b(t, lvl) AS (
+		SELECT typ, 0
+		UNION ALL
+		SELECT y.typbasetype, b.lvl OPERATOR(pg_catalog.+) 1
+		  FROM b JOIN pg_catalog.pg_type y ON y.oid OPERATOR(pg_catalog.=) b.t
+		 WHERE y.typtype OPERATOR(pg_catalog.=) 'd'
+	)
+	SELECT b.t FROM b ORDER BY b.lvl DESC LIMIT 1
+$$;
+REVOKE ALL ON FUNCTION sandbox.synth_base(oid) FROM PUBLIC;
+
+/*
+ * The generator's randomness: a salt per (seed, column, purpose), and SQL
+ * for a uniform float8 in [0, 1) from hashing a row key with a salt.  A
+ * hash of the row number, not random(): the same seed gives the same rows
+ * whatever the plan, the order of evaluation or the session's setseed().
+ */
+CREATE FUNCTION sandbox.synth_salt(seed integer, k integer, purpose integer) RETURNS bigint
+	LANGUAGE sql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT pg_catalog.hashint8extended(k::bigint OPERATOR(pg_catalog.*) 16 OPERATOR(pg_catalog.+) purpose, seed::bigint)
+$$;
+REVOKE ALL ON FUNCTION sandbox.synth_salt(integer, integer, integer) FROM PUBLIC;
+
+CREATE FUNCTION sandbox.synth_uniform(key_sql text, salt bigint) RETURNS text
+	LANGUAGE sql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT pg_catalog.format('((pg_catalog.hashint8extended(%s, %s) & 9007199254740991)::pg_catalog.float8 * 1.1102230246251565e-16::pg_catalog.float8)',
+							 key_sql, salt)
+$$;
+REVOKE ALL ON FUNCTION sandbox.synth_uniform(text, bigint) FROM PUBLIC;
+
+/*
+ * SQL for a made-up word of len_sql characters (at most maxlen) keyed by
+ * key_sql: a letter from g to v, then hexadecimal digits of hashes of the
+ * key (to_hex of a hash with its top bit set always has 16 digits; md5()
+ * and translate() cost ten times more per row).  So a made-up word always
+ * matches ^[g-v][0-9a-f]*$, which lets sandbox_synthesize look for
+ * collisions with production among the few production values of that form.
+ */
+CREATE FUNCTION sandbox.synth_word(key_sql text, salt bigint, len_sql text, maxlen integer) RETURNS text
+	LANGUAGE sql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT pg_catalog.format('pg_catalog.substr(pg_catalog.chr(103 + (pg_catalog.hashint8extended(%s, %s) & 15)::pg_catalog.int4) || %s, 1, %s)',
+		key_sql, salt,
+		CASE WHEN maxlen OPERATOR(pg_catalog.>) 128
+			 THEN pg_catalog.format('pg_catalog.repeat(%s, %s)', w.chunks,
+									(maxlen OPERATOR(pg_catalog.+) 127) OPERATOR(pg_catalog./) 128)
+			 ELSE w.chunks END,
+		len_sql)
+	  FROM (SELECT pg_catalog.string_agg(
+				pg_catalog.format('pg_catalog.to_hex(pg_catalog.hashint8extended(%s, %s) | (1::pg_catalog.int8 << 63))',
+								  key_sql, salt OPERATOR(pg_catalog.+) i),
+				' || ' ORDER BY i) AS chunks
+			  FROM pg_catalog.generate_series(1, LEAST(8, GREATEST(1,
+						(maxlen OPERATOR(pg_catalog.+) 14) OPERATOR(pg_catalog./) 16))) AS i) w
+$$;
+REVOKE ALL ON FUNCTION sandbox.synth_word(text, bigint, text, integer) FROM PUBLIC;
+
+/*
+ * Plan the generation of column col of the new table clone (shaped like
+ * source): SQL for the per-row helper values computed once in the inner
+ * query (inner_sql, or NULL), the value (value_sql, over those helpers as
+ * x.<name> and the row number x.g), and an UPDATE that replaces values
+ * found in production (fix_sql, or NULL).  omit: leave the column to its
+ * default.  no_stats: the column follows its type only.
+ *
+ * From pg_stats of source: the null fraction; the most common values with
+ * their frequencies when they may be reproduced (not for text-like columns
+ * whose distinct ratio is above 0.1, nor uuid, bytea and inet, nor fresh
+ * keys); the rest from the histogram, uniformly within a bucket, so
+ * numbers, dates and times stay inside its range; text is made up (the
+ * length, and a capital first letter, of a histogram value; never the
+ * value itself), with about as many distinct values as production has.  A
+ * fresh key gets values no production row has: past the production
+ * maximum for numbers, dates and times, made up (and checked) otherwise.
+ */
+CREATE FUNCTION sandbox.synth_column(source oid, clone oid, col name, k integer, seed integer,
+									 nrows bigint, tuples float8, fresh boolean,
+									 OUT inner_sql text, OUT value_sql text, OUT fix_sql text,
+									 OUT omit boolean, OUT no_stats boolean)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	src record;
+	a record;
+	st record;
+	kind text;
+	base oid;
+	base_sql text;
+	col_sql text;
+	maxlen integer;
+	nf float8 := 0;
+	ratio float8 := 1;
+	dtarget float8 := 1;
+	use_mcv boolean := false;
+	has_rem boolean := false;
+	freqs float8[];
+	nm integer := 0;
+	total float8;
+	acc float8;
+	factor float8;
+	cum float8[];
+	h integer;
+	hist_sql text;
+	lo text;
+	hi text;
+	t text;
+	rem text;
+	val text;
+	key text;
+	u0 text;
+	u1 text;
+	inner_parts text[] := '{}';
+	lens integer[];
+	caps boolean[];
+	maxl integer;
+	idx text;
+	len text;
+	word text;
+	top text;
+	scale_sql text;
+	labels text;
+	jkeys text[];
+	jtypes text[];
+	jparts text[] := '{}';
+	p text := pg_catalog.format('c%s_', k);
+	use_float boolean := false;
+	max_scale integer;
+	epochs float8[];
+BEGIN
+	omit := false;
+	no_stats := false;
+	SELECT n.nspname, c.relname, c.relkind INTO src
+	  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	 WHERE c.oid OPERATOR(pg_catalog.=) source;
+	SELECT x.atttypid, x.atttypmod, x.attnotnull, x.atthasdef INTO a
+	  FROM pg_catalog.pg_attribute x
+	 WHERE x.attrelid OPERATOR(pg_catalog.=) clone AND x.attname OPERATOR(pg_catalog.=) col;
+	kind := sandbox.synth_kind(a.atttypid);
+	base := sandbox.synth_base(a.atttypid);
+	/* format_type() names bpchar "character", which means character(1) in a cast */
+	base_sql := CASE WHEN base OPERATOR(pg_catalog.=) 'pg_catalog.bpchar'::pg_catalog.regtype THEN 'pg_catalog.bpchar'
+					 ELSE pg_catalog.format_type(base, NULL) END;
+	col_sql := pg_catalog.format_type(a.atttypid, a.atttypmod);
+	IF base OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.varchar'::pg_catalog.regtype,
+											   'pg_catalog.bpchar'::pg_catalog.regtype]::oid[])
+	   AND a.atttypmod OPERATOR(pg_catalog.>) 4 THEN
+		maxlen := a.atttypmod OPERATOR(pg_catalog.-) 4;
+	END IF;
+
+	SELECT s.null_frac, s.n_distinct, s.most_common_vals::text AS mcv, s.most_common_freqs AS freqs,
+		   s.histogram_bounds::text AS hist, s.avg_width INTO st
+	  FROM pg_catalog.pg_stats s
+	 WHERE s.schemaname OPERATOR(pg_catalog.=) src.nspname AND s.tablename OPERATOR(pg_catalog.=) src.relname
+	   AND s.attname OPERATOR(pg_catalog.=) col
+	   AND s.inherited OPERATOR(pg_catalog.=) (src.relkind OPERATOR(pg_catalog.=) 'p');
+	no_stats := NOT FOUND;
+
+	u0 := sandbox.synth_uniform('s.g', sandbox.synth_salt(seed, k, 0));
+	u1 := sandbox.synth_uniform('s.g', sandbox.synth_salt(seed, k, 1));
+
+	IF NOT no_stats THEN
+		nf := CASE WHEN a.attnotnull THEN 0 ELSE COALESCE(st.null_frac, 0) END;
+		ratio := CASE WHEN st.n_distinct OPERATOR(pg_catalog.<) 0 THEN OPERATOR(pg_catalog.-) st.n_distinct
+					  ELSE st.n_distinct OPERATOR(pg_catalog./) GREATEST(tuples, 1) END;
+		dtarget := GREATEST(1, CASE WHEN st.n_distinct OPERATOR(pg_catalog.<) 0
+											   THEN OPERATOR(pg_catalog.-) st.n_distinct OPERATOR(pg_catalog.*) nrows
+											   ELSE st.n_distinct END);
+		use_mcv := NOT fresh AND st.mcv IS NOT NULL
+				   AND (kind OPERATOR(pg_catalog.=) ANY (ARRAY['int', 'numeric', 'float', 'money', 'date', 'timestamp',
+																'time', 'interval', 'bool', 'enum'])
+						OR (kind OPERATOR(pg_catalog.=) ANY (ARRAY['text', 'json', 'other'])
+							AND ratio OPERATOR(pg_catalog.<=) 0.1));
+		has_rem := CASE WHEN kind OPERATOR(pg_catalog.=) ANY (ARRAY['int', 'numeric', 'float', 'money', 'date',
+																	 'timestamp', 'time', 'interval', 'enum'])
+							THEN st.hist IS NOT NULL
+						WHEN kind OPERATOR(pg_catalog.=) ANY (ARRAY['text', 'uuid', 'bytea', 'inet', 'json'])
+							THEN true
+						ELSE false END;
+		IF NOT use_mcv AND NOT has_rem AND nf OPERATOR(pg_catalog.<) 1 THEN
+			no_stats := true;		/* statistics without values to follow */
+			nf := 0;
+		END IF;
+	END IF;
+	IF fresh THEN
+		nf := 0;
+	END IF;
+
+	IF use_mcv THEN
+		freqs := st.freqs::float8[];
+		nm := pg_catalog.cardinality(freqs);
+		SELECT pg_catalog.sum(f) INTO total FROM pg_catalog.unnest(freqs) AS f;
+		factor := CASE WHEN has_rem OR total OPERATOR(pg_catalog.<=) 0 THEN 1
+					   ELSE (1 OPERATOR(pg_catalog.-) nf) OPERATOR(pg_catalog./) total END;
+		acc := nf;
+		cum := ARRAY[nf];
+		FOR i IN 1 .. nm LOOP
+			acc := acc OPERATOR(pg_catalog.+) freqs[i] OPERATOR(pg_catalog.*) factor;
+			cum := cum OPERATOR(pg_catalog.||) acc;
+		END LOOP;
+		IF NOT has_rem THEN
+			cum[nm OPERATOR(pg_catalog.+) 1] := 2;	/* the last value takes the rounding rest */
+		END IF;
+		inner_parts := inner_parts OPERATOR(pg_catalog.||)
+			pg_catalog.format('pg_catalog.width_bucket(%s, %L::pg_catalog.float8[]) AS %Iw', u0, cum, p);
+	ELSIF nf OPERATOR(pg_catalog.>) 0 AND nf OPERATOR(pg_catalog.<) 1 THEN
+		inner_parts := inner_parts OPERATOR(pg_catalog.||) pg_catalog.format('(%s < %s) AS %In', u0, nf, p);
+	END IF;
+
+	/* the values that are not null and not a reproduced common value */
+	IF NOT no_stats AND st.hist IS NOT NULL AND NOT fresh
+	   AND kind OPERATOR(pg_catalog.=) ANY (ARRAY['int', 'numeric', 'float', 'money', 'date', 'timestamp',
+												   'time', 'interval', 'enum']) THEN
+		h := pg_catalog.cardinality(st.hist::text[]) OPERATOR(pg_catalog.-) 1;
+		hist_sql := pg_catalog.format('%L::%s[]', st.hist, base_sql);
+		IF kind OPERATOR(pg_catalog.=) 'numeric' THEN
+			/*
+			 * numeric arrays are walked on every subscript and numeric
+			 * arithmetic is slow: interpolate in float8, round to whole units
+			 * of the scale as int8, then scale back (exact)
+			 */
+			SELECT pg_catalog.max(pg_catalog.scale(v::numeric)) INTO max_scale
+			  FROM pg_catalog.unnest(st.hist::text[]) AS v;
+			max_scale := CASE WHEN a.atttypmod OPERATOR(pg_catalog.>=) 4 AND base OPERATOR(pg_catalog.=) a.atttypid
+							  THEN (a.atttypmod OPERATOR(pg_catalog.-) 4) OPERATOR(pg_catalog.&) 65535
+							  ELSE COALESCE(max_scale, 0) END;
+			SELECT pg_catalog.max(pg_catalog.abs(v::numeric)) OPERATOR(pg_catalog.*)
+				   (10::numeric OPERATOR(pg_catalog.^) max_scale) OPERATOR(pg_catalog.<) 1e15
+			  INTO use_float
+			  FROM pg_catalog.unnest(st.hist::text[]) AS v;
+			IF use_float AND max_scale OPERATOR(pg_catalog.<=) 15 THEN
+				hist_sql := pg_catalog.format('%L::pg_catalog.float8[]', st.hist);
+			ELSE
+				use_float := false;
+			END IF;
+		ELSIF kind OPERATOR(pg_catalog.=) 'timestamp' THEN
+			/* interval arithmetic is slow: interpolate seconds since the epoch */
+			IF base OPERATOR(pg_catalog.=) 'pg_catalog.timestamptz'::pg_catalog.regtype THEN
+				SELECT pg_catalog.array_agg(pg_catalog.date_part('epoch', v) ORDER BY o),
+					   pg_catalog.bool_and(pg_catalog.isfinite(v))
+				  INTO epochs, use_float
+				  FROM pg_catalog.unnest(st.hist::timestamptz[]) WITH ORDINALITY AS q(v, o);
+			ELSE
+				SELECT pg_catalog.array_agg(pg_catalog.date_part('epoch', v) ORDER BY o),
+					   pg_catalog.bool_and(pg_catalog.isfinite(v))
+				  INTO epochs, use_float
+				  FROM pg_catalog.unnest(st.hist::timestamp[]) WITH ORDINALITY AS q(v, o);
+			END IF;
+			IF use_float THEN
+				hist_sql := pg_catalog.format('%L::pg_catalog.float8[]', epochs);
+			END IF;
+		END IF;
+		inner_parts := inner_parts OPERATOR(pg_catalog.||)
+			pg_catalog.format('(pg_catalog.floor(%s * %s)::pg_catalog.int4 + 1) AS %Ij', u1, h, p) OPERATOR(pg_catalog.||)
+			pg_catalog.format('(%s * %s - pg_catalog.floor(%s * %s)) AS %It', u1, h, u1, h, p);
+		lo := pg_catalog.format('(%s)[x.%Ij]', hist_sql, p);
+		hi := pg_catalog.format('(%s)[x.%Ij + 1]', hist_sql, p);
+		t := pg_catalog.format('x.%It', p);
+		rem := CASE kind
+			WHEN 'int' THEN pg_catalog.format('(%1$s::pg_catalog.int8 + least(%2$s::pg_catalog.int8 - %1$s::pg_catalog.int8, pg_catalog.floor(%3$s * ((%2$s::pg_catalog.int8 - %1$s::pg_catalog.int8)::pg_catalog.float8 + 1))::pg_catalog.int8))', lo, hi, t)
+			WHEN 'numeric' THEN CASE WHEN use_float
+				THEN pg_catalog.format('(pg_catalog.round((%1$s + (%2$s - %1$s) * %3$s) * %4$s::pg_catalog.float8)::pg_catalog.int8 * %5$s::pg_catalog.numeric)',
+									   lo, hi, t, 10::numeric OPERATOR(pg_catalog.^) max_scale,
+									   pg_catalog.round(10::numeric OPERATOR(pg_catalog.^) (OPERATOR(pg_catalog.-) max_scale), max_scale))
+				ELSE pg_catalog.format('pg_catalog.round(%1$s + (%2$s - %1$s) * %3$s::pg_catalog.numeric, %4$s)', lo, hi, t, max_scale) END
+			WHEN 'timestamp' THEN CASE WHEN use_float
+				THEN pg_catalog.format(CASE WHEN base OPERATOR(pg_catalog.=) 'pg_catalog.timestamptz'::pg_catalog.regtype
+											THEN 'pg_catalog.to_timestamp(%1$s + (%2$s - %1$s) * %3$s)'
+											ELSE 'pg_catalog.timezone(''UTC'', pg_catalog.to_timestamp(%1$s + (%2$s - %1$s) * %3$s))' END,
+									   lo, hi, t)
+				ELSE pg_catalog.format('(%1$s + (%2$s - %1$s) * %3$s)', lo, hi, t) END
+			WHEN 'date' THEN pg_catalog.format('(%1$s + least(%2$s - %1$s, pg_catalog.floor(%3$s * (%2$s - %1$s + 1))::pg_catalog.int4))', lo, hi, t)
+			WHEN 'enum' THEN pg_catalog.format('(%s)[x.%Ij + (x.%It >= 0.5)::pg_catalog.int4]', hist_sql, p, p)
+			ELSE pg_catalog.format('(%1$s + (%2$s - %1$s) * %3$s)', lo, hi, t) END;
+	ELSIF NOT no_stats AND NOT fresh AND kind OPERATOR(pg_catalog.=) ANY (ARRAY['text', 'uuid', 'bytea', 'inet']) THEN
+		dtarget := GREATEST(1, dtarget OPERATOR(pg_catalog.-) nm);
+		inner_parts := inner_parts OPERATOR(pg_catalog.||)
+			pg_catalog.format('pg_catalog.floor(%s * %s)::pg_catalog.int8 AS %Id', u1, pg_catalog.round(dtarget::numeric), p);
+	ELSIF no_stats AND NOT fresh AND kind OPERATOR(pg_catalog.<>) ALL (ARRAY['json', 'uuid', 'bytea', 'inet', 'text']) THEN
+		inner_parts := inner_parts OPERATOR(pg_catalog.||) pg_catalog.format('%s AS %Iv', u1, p);
+	END IF;
+	key := CASE WHEN fresh OR no_stats OR kind OPERATOR(pg_catalog.=) 'json' THEN 'x.g'
+				ELSE pg_catalog.format('x.%Id', p) END;
+
+	IF rem IS NOT NULL THEN
+		NULL;
+	ELSIF fresh AND kind OPERATOR(pg_catalog.=) ANY (ARRAY['int', 'numeric', 'float', 'date', 'timestamp']) THEN
+		EXECUTE pg_catalog.format('SELECT pg_catalog.max(%I)::pg_catalog.text FROM %I.%I', col, src.nspname, src.relname)
+			INTO top;
+		rem := CASE kind
+			WHEN 'date' THEN pg_catalog.format('(%L::pg_catalog.date + x.g::pg_catalog.int4)', COALESCE(top, '2020-01-01'))
+			WHEN 'timestamp' THEN pg_catalog.format('(%L::%s + x.g * ''1 minute''::pg_catalog.interval)',
+													COALESCE(top, '2020-01-01 00:00:00'), base_sql)
+			WHEN 'int' THEN pg_catalog.format('(%s::pg_catalog.int8 + x.g)', COALESCE(top, '0'))
+			ELSE pg_catalog.format('(pg_catalog.ceil(%L::pg_catalog.numeric) + x.g)', COALESCE(top, '0')) END;
+	ELSIF kind OPERATOR(pg_catalog.=) 'text' THEN
+		SELECT pg_catalog.array_agg(GREATEST(1, pg_catalog.char_length(pg_catalog.rtrim(v))) ORDER BY o),
+			   pg_catalog.array_agg(v OPERATOR(pg_catalog.~) '^[[:upper:]]' ORDER BY o)
+		  INTO lens, caps
+		  FROM pg_catalog.unnest(COALESCE(st.hist, st.mcv)::text[]) WITH ORDINALITY AS q(v, o);
+		IF lens IS NULL THEN
+			lens := ARRAY[CASE WHEN no_stats THEN 8 ELSE GREATEST(1, COALESCE(st.avg_width, 9) OPERATOR(pg_catalog.-) 1) END];
+			caps := ARRAY[false];
+		END IF;
+		IF maxlen IS NOT NULL THEN
+			SELECT pg_catalog.array_agg(LEAST(l, maxlen) ORDER BY o) INTO lens
+			  FROM pg_catalog.unnest(lens) WITH ORDINALITY AS q(l, o);
+		END IF;
+		SELECT pg_catalog.max(l) INTO maxl FROM pg_catalog.unnest(lens) AS l;
+		idx := pg_catalog.format('(1 + (pg_catalog.hashint8extended(%s, %s) & 1048575) %% %s)::pg_catalog.int4',
+								 key, sandbox.synth_salt(seed, k, 2), pg_catalog.cardinality(lens));
+		len := pg_catalog.format('(%L::pg_catalog.int4[])[%s]', lens, idx);
+		IF fresh THEN
+			/* a prefix of one length, then the row number: distinct by construction */
+			SELECT GREATEST(1, pg_catalog.percentile_disc(0.5) WITHIN GROUP (ORDER BY l)
+							   OPERATOR(pg_catalog.-) pg_catalog.length(nrows::text))
+			  INTO maxl FROM pg_catalog.unnest(lens) AS l;
+			IF maxlen IS NOT NULL THEN
+				maxl := LEAST(maxl, GREATEST(1, maxlen OPERATOR(pg_catalog.-) pg_catalog.length(nrows::text)));
+			END IF;
+			word := sandbox.synth_word(key, sandbox.synth_salt(seed, k, 3), maxl::text, maxl);
+		ELSE
+			word := sandbox.synth_word(key, sandbox.synth_salt(seed, k, 3), len, maxl);
+		END IF;
+		IF NOT fresh AND true OPERATOR(pg_catalog.=) ANY (caps) THEN
+			word := pg_catalog.format('CASE WHEN (%L::pg_catalog.bool[])[%s] THEN pg_catalog.initcap(%s) ELSE %s END',
+									  caps, idx, word, word);
+		END IF;
+		rem := CASE WHEN fresh THEN pg_catalog.format('(%s || x.g::pg_catalog.text)', word) ELSE word END;
+		IF fresh OR ratio OPERATOR(pg_catalog.>) 0.1 THEN
+			/*
+			 * Made-up text matches ^[g-vG-V][0-9a-f]*$ (synth_word), and so
+			 * does it after this appends a-f or replaces the first letter,
+			 * so only production values of that form can collide: the cheap
+			 * pattern test spares a join with every production value.
+			 */
+			fix_sql := pg_catalog.format('UPDATE %1$s t SET %2$I = CASE WHEN %3$s THEN t.%2$I || pg_catalog.chr(97 + (pg_catalog.hashtext(t.%2$I) & 65535) %% 6) ELSE pg_catalog.chr(103 + (pg_catalog.hashtext(t.%2$I) & 15)) || pg_catalog.substr(t.%2$I, 2) END WHERE EXISTS (SELECT 1 FROM %4$I.%5$I s WHERE s.%2$I::pg_catalog.text ~ ''^[g-vG-V][0-9a-f]* *$'' AND s.%2$I %6$s t.%2$I)',
+				sandbox.data_source_name(clone), col,
+				CASE WHEN maxlen IS NULL THEN 'true'
+					 ELSE pg_catalog.format('pg_catalog.char_length(t.%I) < %s', col, maxlen) END,
+				src.nspname, src.relname, COALESCE(sandbox.equality_sql(a.atttypid), 'OPERATOR(pg_catalog.=)'));
+		END IF;
+	ELSIF kind OPERATOR(pg_catalog.=) 'uuid' THEN
+		/* version nibble 0: no generator of real UUIDs makes those, and the check below looks for them only */
+		rem := pg_catalog.format('pg_catalog.overlay(pg_catalog.to_hex(pg_catalog.hashint8extended(%1$s, %2$s) | (1::pg_catalog.int8 << 63)) || pg_catalog.to_hex(pg_catalog.hashint8extended(%1$s, %3$s) | (1::pg_catalog.int8 << 63)), ''0'', 13, 1)::pg_catalog.uuid',
+								 key, sandbox.synth_salt(seed, k, 4), sandbox.synth_salt(seed, k, 5));
+		fix_sql := pg_catalog.format('UPDATE %1$s t SET %2$I = pg_catalog.overlay(pg_catalog.md5(t.%2$I::pg_catalog.text), ''0'', 13, 1)::pg_catalog.uuid WHERE EXISTS (SELECT 1 FROM %3$I.%4$I s WHERE pg_catalog.substr(s.%2$I::pg_catalog.text, 15, 1) = ''0'' AND s.%2$I = t.%2$I)',
+									 sandbox.data_source_name(clone), col, src.nspname, src.relname);
+	ELSIF kind OPERATOR(pg_catalog.=) 'bytea' THEN
+		rem := pg_catalog.format('pg_catalog.decode(pg_catalog.md5(''%s:'' || (%s)::pg_catalog.text), ''hex'')',
+								 sandbox.synth_salt(seed, k, 4), key);
+		fix_sql := pg_catalog.format('UPDATE %1$s t SET %2$I = t.%2$I || ''\x00''::pg_catalog.bytea WHERE EXISTS (SELECT 1 FROM %3$I.%4$I s WHERE s.%2$I = t.%2$I)',
+									 sandbox.data_source_name(clone), col, src.nspname, src.relname);
+	ELSIF kind OPERATOR(pg_catalog.=) 'inet' THEN
+		rem := pg_catalog.format('(''10.0.0.0''::pg_catalog.inet + (pg_catalog.hashint8extended(%s, %s) & 16777215))',
+								 key, sandbox.synth_salt(seed, k, 4));
+	ELSIF kind OPERATOR(pg_catalog.=) 'json' THEN
+		EXECUTE pg_catalog.format('SELECT pg_catalog.array_agg(q.k ORDER BY q.n DESC, q.k), pg_catalog.array_agg(q.t ORDER BY q.n DESC, q.k) FROM (SELECT e.k, pg_catalog.count(*) AS n, pg_catalog.mode() WITHIN GROUP (ORDER BY pg_catalog.jsonb_typeof(e.v)) AS t FROM (SELECT %1$I::pg_catalog.jsonb AS j FROM %2$I.%3$I WHERE pg_catalog.jsonb_typeof(%1$I::pg_catalog.jsonb) = ''object'' LIMIT 1000) s, pg_catalog.jsonb_each(s.j) AS e(k, v) GROUP BY e.k ORDER BY 2 DESC, 1 LIMIT 20) q',
+								  col, src.nspname, src.relname) INTO jkeys, jtypes;
+		FOR i IN 1 .. COALESCE(pg_catalog.cardinality(jkeys), 0) LOOP
+			jparts := jparts OPERATOR(pg_catalog.||) pg_catalog.format('%L', jkeys[i]) OPERATOR(pg_catalog.||) CASE jtypes[i]
+				WHEN 'number' THEN pg_catalog.format('(pg_catalog.hashint8extended(x.g, %s) & 1023)::pg_catalog.int4',
+													 sandbox.synth_salt(seed, k, 4 OPERATOR(pg_catalog.+) i))
+				WHEN 'string' THEN sandbox.synth_word('x.g', sandbox.synth_salt(seed, k, 4 OPERATOR(pg_catalog.+) i), '8', 8)
+				WHEN 'boolean' THEN pg_catalog.format('((pg_catalog.hashint8extended(x.g, %s) & 1) = 1)',
+													  sandbox.synth_salt(seed, k, 4 OPERATOR(pg_catalog.+) i))
+				WHEN 'object' THEN '''{}''::pg_catalog.jsonb'
+				WHEN 'array' THEN '''[]''::pg_catalog.jsonb'
+				ELSE 'NULL::pg_catalog.text' END;
+		END LOOP;
+		rem := CASE WHEN pg_catalog.cardinality(jparts) OPERATOR(pg_catalog.=) 0 THEN '''{}''::pg_catalog.jsonb'
+					ELSE pg_catalog.format('pg_catalog.jsonb_build_object(%s)', pg_catalog.array_to_string(jparts, ', ')) END;
+	ELSIF no_stats THEN
+		t := pg_catalog.format('x.%Iv', p);
+		IF kind OPERATOR(pg_catalog.=) 'enum' THEN
+			SELECT pg_catalog.format('%L::%s[]', pg_catalog.array_agg(e.enumlabel ORDER BY e.enumsortorder), base_sql),
+				   pg_catalog.count(*)
+			  INTO labels, h
+			  FROM pg_catalog.pg_enum e WHERE e.enumtypid OPERATOR(pg_catalog.=) base;
+		END IF;
+		rem := CASE kind
+			WHEN 'int' THEN pg_catalog.format('(1 + pg_catalog.floor(%s * 1000))::pg_catalog.int8', t)
+			WHEN 'numeric' THEN pg_catalog.format('pg_catalog.round((%s * %s)::pg_catalog.numeric, %s)', t,
+				CASE WHEN a.atttypmod OPERATOR(pg_catalog.>=) 4 AND base OPERATOR(pg_catalog.=) a.atttypid
+					 THEN LEAST(1000::numeric,
+							10::numeric OPERATOR(pg_catalog.^) (((a.atttypmod OPERATOR(pg_catalog.-) 4) OPERATOR(pg_catalog.>>) 16)
+																OPERATOR(pg_catalog.-) ((a.atttypmod OPERATOR(pg_catalog.-) 4) OPERATOR(pg_catalog.&) 65535))
+							OPERATOR(pg_catalog.-) 1)::text
+					 ELSE '1000' END,
+				CASE WHEN a.atttypmod OPERATOR(pg_catalog.>=) 4 AND base OPERATOR(pg_catalog.=) a.atttypid
+					 THEN ((a.atttypmod OPERATOR(pg_catalog.-) 4) OPERATOR(pg_catalog.&) 65535)::text ELSE '2' END)
+			WHEN 'float' THEN pg_catalog.format('(%s * 1000)', t)
+			WHEN 'money' THEN pg_catalog.format('pg_catalog.round((%s * 1000)::pg_catalog.numeric, 2)::pg_catalog.money', t)
+			WHEN 'date' THEN pg_catalog.format('(''2020-01-01''::pg_catalog.date + pg_catalog.floor(%s * 1827)::pg_catalog.int4)', t)
+			WHEN 'timestamp' THEN pg_catalog.format('(''2020-01-01 00:00:00''::pg_catalog.timestamp + %s * ''1827 days''::pg_catalog.interval)', t)
+			WHEN 'time' THEN pg_catalog.format('(''00:00:00''::pg_catalog.time + %s * ''24 hours''::pg_catalog.interval)', t)
+			WHEN 'interval' THEN pg_catalog.format('(%s * ''30 days''::pg_catalog.interval)', t)
+			WHEN 'bool' THEN pg_catalog.format('(%s < 0.5)', t)
+			WHEN 'enum' THEN CASE WHEN h OPERATOR(pg_catalog.>) 0
+								  THEN pg_catalog.format('(%s)[1 + pg_catalog.floor(%s * %s)::pg_catalog.int4]', labels, t, h) END
+			END;
+		IF rem IS NULL THEN
+			IF a.atthasdef THEN
+				omit := true;
+				RETURN;
+			ELSIF NOT a.attnotnull THEN
+				rem := 'NULL';
+			ELSE
+				RAISE EXCEPTION 'cannot synthesize column "%" of type %', col, col_sql
+					USING ERRCODE = '0A000',
+						  DETAIL = 'The column is NOT NULL, has no default, and its type is not one the generator knows.',
+						  HINT = 'Give the column a default in production, or clone a sample with sandbox_clone() instead.';
+			END IF;
+		END IF;
+	ELSE
+		rem := 'NULL';			/* never reached: the common values take all the rows */
+	END IF;
+
+	IF use_mcv THEN
+		val := pg_catalog.format('CASE x.%Iw WHEN 0 THEN NULL WHEN %s THEN %s ELSE (%L::%s[])[x.%Iw] END',
+								 p, nm OPERATOR(pg_catalog.+) 1, rem, st.mcv, base_sql, p);
+	ELSIF nf OPERATOR(pg_catalog.>=) 1 THEN
+		val := 'NULL';
+	ELSIF nf OPERATOR(pg_catalog.>) 0 THEN
+		val := pg_catalog.format('CASE WHEN x.%In THEN NULL ELSE %s END', p, rem);
+	ELSE
+		val := rem;
+	END IF;
+	value_sql := pg_catalog.format('(%s)::%s', val, col_sql);
+	IF pg_catalog.cardinality(inner_parts) OPERATOR(pg_catalog.>) 0 THEN
+		inner_sql := pg_catalog.array_to_string(inner_parts, ', ');
+	END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION sandbox.synth_column(oid, oid, name, integer, integer, bigint, float8, boolean) FROM PUBLIC;
+
+/*
+ * sandbox_synthesize: a table shaped like source, filled with rows rows of
+ * made-up data that follows source's statistics (§3.2).
+ *
+ * The table has source's columns and constraints (as sandbox_clone makes
+ * them).  Each column is generated by synth_column() from pg_stats (source
+ * is analyzed first when it has no statistics); a column of a foreign key
+ * whose referenced table has a namesake in the sandbox takes its values
+ * from the keys of that table, and the foreign key is recreated; a fresh
+ * column per PRIMARY KEY / UNIQUE constraint gets values no production row
+ * has.  Rows that would violate a CHECK constraint are replaced by later
+ * ones.  Every value is a function of (seed, column, row number) and of the
+ * statistics and sandbox tables it follows, so the same seed gives the same
+ * rows as long as those do not change.
+ */
+CREATE FUNCTION sandbox_synthesize(name text, source regclass, rows bigint,
+								   seed integer DEFAULT 0, target text DEFAULT NULL)
+	RETURNS regclass
+	LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	sb sandbox.sandboxes;
+	src_oid oid := source::oid;
+	src_name text;
+	src record;
+	tuples float8;
+	clone oid;
+	dst text;
+	f record;
+	c record;
+	r record;
+	par oid;
+	par_name text;
+	fk_cols text[] := '{}';
+	fk_vals text[] := '{}';
+	fk_null_check text[] := '{}';
+	fk_ddl text[] := '{}';
+	fk_unique boolean;
+	fk_count integer := 0;
+	nkeys bigint;
+	nf float8;
+	refcols text;
+	keys_known text;
+	joins text := '';
+	inner_parts text[] := ARRAY['s.g'];
+	outer_parts text[] := '{}';
+	col_names text[] := '{}';
+	fresh text[] := '{}';
+	fixes text[] := '{}';
+	filters text[] := '{}';
+	no_stats text[] := '{}';
+	omitted text[] := '{}';
+	conflict boolean := false;
+	k integer := 0;
+	need bigint;
+	lo bigint;
+	hi bigint;
+	n bigint;
+	pass_no integer := 0;
+	sql text;
+	cand text;
+BEGIN
+	sb := sandbox.data_sandbox($1, 'synthesize a table');
+	src_name := sandbox.data_source(src_oid, 'synthesize');
+	IF rows IS NULL OR rows OPERATOR(pg_catalog.<) 0 THEN
+		RAISE EXCEPTION 'rows must be zero or more'
+			USING ERRCODE = '22023',
+				  DETAIL = pg_catalog.format('The rows given was %s.', COALESCE(rows::text, 'NULL')),
+				  HINT = 'Pass how many rows the new table should have.';
+	END IF;
+	IF seed IS NULL THEN
+		RAISE EXCEPTION 'seed must not be null'
+			USING ERRCODE = '22004',
+				  HINT = 'Pass any integer; the same seed gives the same rows.';
+	END IF;
+	SELECT r2.relname, r2.relkind INTO src FROM pg_catalog.pg_class r2 WHERE r2.oid OPERATOR(pg_catalog.=) src_oid;
+	cand := sandbox.data_target(sb.name, target, src.relname);
+
+	/*
+	 * Statistics are production catalog entries: a superuser's call makes
+	 * them when they are missing, an agent's never does (the columns then
+	 * fall back to type-based values, each said in a NOTICE).
+	 */
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_statistic s
+					WHERE s.starelid OPERATOR(pg_catalog.=) src_oid
+					  AND s.stainherit OPERATOR(pg_catalog.=) (src.relkind OPERATOR(pg_catalog.=) 'p'))
+	   AND COALESCE((SELECT r2.rolsuper FROM pg_catalog.pg_roles r2
+					  WHERE r2.rolname OPERATOR(pg_catalog.=) SESSION_USER), false) THEN
+		EXECUTE pg_catalog.format('ANALYZE %s', src_name);
+		RAISE NOTICE 'analyzed "%" first', sandbox.data_display_name(src_oid)
+			USING DETAIL = 'It had no statistics for the generator to follow.';
+	END IF;
+	SELECT r2.reltuples INTO tuples FROM pg_catalog.pg_class r2 WHERE r2.oid OPERATOR(pg_catalog.=) src_oid;
+	IF tuples OPERATOR(pg_catalog.<=) 0 AND src.relkind OPERATOR(pg_catalog.=) 'p' THEN
+		SELECT pg_catalog.sum(GREATEST(r2.reltuples, 0)) INTO tuples
+		  FROM pg_catalog.pg_partition_tree(src_oid::regclass) t
+		  JOIN pg_catalog.pg_class r2 ON r2.oid OPERATOR(pg_catalog.=) t.relid
+		 WHERE t.isleaf;
+	END IF;
+
+	clone := (sandbox.clone_structure(src_oid, sb.name::name, cand::name, NULL)).clone;
+	dst := sandbox.data_source_name(clone);
+
+	/* foreign keys: take keys from the namesake of the referenced table in the sandbox */
+	FOR f IN SELECT k2.oid, k2.conname, k2.conkey, k2.confkey, k2.confrelid, pr.relname AS prel,
+					k2.confmatchtype, k2.confupdtype, k2.confdeltype, k2.condeferrable, k2.condeferred,
+					(SELECT pg_catalog.array_agg(a.attname::text ORDER BY q.o) FROM pg_catalog.unnest(k2.conkey) WITH ORDINALITY AS q(n, o)
+					   JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k2.conrelid
+						AND a.attnum OPERATOR(pg_catalog.=) q.n) AS cols,
+					(SELECT pg_catalog.array_agg(a.attname::text ORDER BY q.o) FROM pg_catalog.unnest(k2.confkey) WITH ORDINALITY AS q(n, o)
+					   JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k2.confrelid
+						AND a.attnum OPERATOR(pg_catalog.=) q.n) AS refs
+			   FROM pg_catalog.pg_constraint k2
+			   JOIN pg_catalog.pg_class pr ON pr.oid OPERATOR(pg_catalog.=) k2.confrelid
+			  WHERE k2.conrelid OPERATOR(pg_catalog.=) src_oid AND k2.contype OPERATOR(pg_catalog.=) 'f'
+				AND k2.conparentid OPERATOR(pg_catalog.=) 0
+			  ORDER BY k2.conname
+	LOOP
+		SELECT r2.oid INTO par FROM pg_catalog.pg_class r2
+		  JOIN pg_catalog.pg_namespace n2 ON n2.oid OPERATOR(pg_catalog.=) r2.relnamespace
+		 WHERE n2.nspname OPERATOR(pg_catalog.=) sb.name AND r2.relname OPERATOR(pg_catalog.=) f.prel
+		   AND r2.relkind OPERATOR(pg_catalog.=) 'r';
+		IF par IS NULL OR par OPERATOR(pg_catalog.=) clone OR f.cols OPERATOR(pg_catalog.&&) fk_cols
+		   OR (SELECT pg_catalog.count(*) FROM pg_catalog.unnest(f.refs) AS q(n)
+				 JOIN pg_catalog.pg_attribute pa ON pa.attrelid OPERATOR(pg_catalog.=) par
+				  AND pa.attname OPERATOR(pg_catalog.=) q.n AND NOT pa.attisdropped
+				 JOIN pg_catalog.pg_attribute sa ON sa.attrelid OPERATOR(pg_catalog.=) f.confrelid
+				  AND sa.attname OPERATOR(pg_catalog.=) q.n
+				WHERE pa.atttypid OPERATOR(pg_catalog.=) sa.atttypid) OPERATOR(pg_catalog.<>) pg_catalog.cardinality(f.refs) THEN
+			RAISE NOTICE 'foreign key "%" of "%" not recreated', f.conname, sandbox.data_display_name(src_oid)
+				USING DETAIL = pg_catalog.format('Sandbox "%s" has no table "%s" with columns %s to take keys from; column(s) %s follow statistics instead.',
+												 sb.name, f.prel, pg_catalog.array_to_string(f.refs, ', '),
+												 pg_catalog.array_to_string(f.cols, ', ')),
+					  HINT = pg_catalog.format('Clone or synthesize "%s" into the sandbox first.', f.prel);
+			CONTINUE;
+		END IF;
+		par_name := sandbox.data_source_name(par);
+		SELECT pg_catalog.string_agg(pg_catalog.quote_ident(q.n), ', ' ORDER BY q.o),
+			   pg_catalog.string_agg(pg_catalog.quote_ident(q.n) OPERATOR(pg_catalog.||) ' IS NOT NULL', ' AND ' ORDER BY q.o)
+		  INTO refcols, keys_known
+		  FROM pg_catalog.unnest(f.refs) WITH ORDINALITY AS q(n, o);
+		EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM (SELECT DISTINCT %s FROM %s WHERE %s) d',
+								  refcols, par_name, keys_known) INTO nkeys;
+		IF nkeys OPERATOR(pg_catalog.=) 0 THEN
+			RAISE NOTICE 'foreign key "%" of "%" not recreated', f.conname, sandbox.data_display_name(src_oid)
+				USING DETAIL = pg_catalog.format('Table %s has no keys to take; column(s) %s follow statistics instead.',
+												 par_name, pg_catalog.array_to_string(f.cols, ', '));
+			CONTINUE;
+		END IF;
+		fk_count := fk_count OPERATOR(pg_catalog.+) 1;
+
+		/* a one-to-one key takes each parent key once, in order; else keys at random */
+		fk_unique := pg_catalog.cardinality(f.cols) OPERATOR(pg_catalog.=) 1 AND EXISTS (
+			SELECT 1 FROM pg_catalog.pg_index x
+			 WHERE x.indrelid OPERATOR(pg_catalog.=) src_oid AND x.indisunique
+			   AND x.indnkeyatts OPERATOR(pg_catalog.=) 1 AND x.indexprs IS NULL AND x.indpred IS NULL
+			   AND x.indkey[0] OPERATOR(pg_catalog.=) f.conkey[1]);
+		SELECT CASE WHEN pg_catalog.bool_or(a.attnotnull) THEN 0 ELSE COALESCE(pg_catalog.max(s.null_frac), 0) END INTO nf
+		  FROM pg_catalog.pg_attribute a
+		  LEFT JOIN pg_catalog.pg_stats s ON s.schemaname OPERATOR(pg_catalog.=) (SELECT n2.nspname FROM pg_catalog.pg_namespace n2
+																					WHERE n2.oid OPERATOR(pg_catalog.=) (SELECT r2.relnamespace FROM pg_catalog.pg_class r2 WHERE r2.oid OPERATOR(pg_catalog.=) src_oid))
+		   AND s.tablename OPERATOR(pg_catalog.=) src.relname AND s.attname OPERATOR(pg_catalog.=) a.attname
+		   AND s.inherited OPERATOR(pg_catalog.=) (src.relkind OPERATOR(pg_catalog.=) 'p')
+		 WHERE a.attrelid OPERATOR(pg_catalog.=) clone AND a.attname OPERATOR(pg_catalog.=) ANY (f.cols);
+		IF fk_unique THEN
+			inner_parts := inner_parts OPERATOR(pg_catalog.||)
+				pg_catalog.format('CASE WHEN s.g <= %s THEN s.g END AS f%s', nkeys, fk_count);
+		ELSE
+			inner_parts := inner_parts OPERATOR(pg_catalog.||)
+				pg_catalog.format('CASE WHEN %s < %s THEN NULL ELSE 1 + pg_catalog.floor(%s * %s)::pg_catalog.int8 END AS f%s',
+								  sandbox.synth_uniform('s.g', sandbox.synth_salt(seed, 10000 OPERATOR(pg_catalog.+) fk_count, 0)), nf,
+								  sandbox.synth_uniform('s.g', sandbox.synth_salt(seed, 10000 OPERATOR(pg_catalog.+) fk_count, 1)), nkeys,
+								  fk_count);
+		END IF;
+		joins := joins OPERATOR(pg_catalog.||) pg_catalog.format(
+			' LEFT JOIN (SELECT pg_catalog.row_number() OVER (ORDER BY %1$s) AS rn, %1$s FROM (SELECT DISTINCT %1$s FROM %2$s WHERE %3$s) d) p%4$s ON p%4$s.rn = x.f%4$s',
+			refcols, par_name, keys_known, fk_count);
+		FOR i IN 1 .. pg_catalog.cardinality(f.cols) LOOP
+			fk_cols := fk_cols OPERATOR(pg_catalog.||) f.cols[i];
+			fk_vals := fk_vals OPERATOR(pg_catalog.||) pg_catalog.format('p%s.%I', fk_count, f.refs[i]);
+		END LOOP;
+
+		IF EXISTS (SELECT 1 FROM pg_catalog.pg_index x
+					WHERE x.indrelid OPERATOR(pg_catalog.=) par AND x.indisunique AND x.indpred IS NULL
+					  AND x.indexprs IS NULL AND x.indnkeyatts OPERATOR(pg_catalog.=) pg_catalog.cardinality(f.refs)
+					  AND (SELECT pg_catalog.array_agg(a.attname::text ORDER BY a.attname)
+							 FROM pg_catalog.unnest(x.indkey[0:x.indnkeyatts - 1]) AS q(n)
+							 JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) par
+							  AND a.attnum OPERATOR(pg_catalog.=) q.n)
+						  OPERATOR(pg_catalog.=) (SELECT pg_catalog.array_agg(q.n ORDER BY q.n) FROM pg_catalog.unnest(f.refs) AS q(n))) THEN
+			fk_ddl := fk_ddl OPERATOR(pg_catalog.||) pg_catalog.format(
+				'ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%s) REFERENCES %s (%s)%s ON UPDATE %s ON DELETE %s%s',
+				dst, f.conname,
+				(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(q.n), ', ' ORDER BY q.o)
+				   FROM pg_catalog.unnest(f.cols) WITH ORDINALITY AS q(n, o)),
+				par_name, refcols,
+				CASE f.confmatchtype WHEN 'f' THEN ' MATCH FULL' ELSE '' END,
+				sandbox.fk_action(f.confupdtype), sandbox.fk_action(f.confdeltype),
+				CASE WHEN f.condeferred THEN ' DEFERRABLE INITIALLY DEFERRED'
+					 WHEN f.condeferrable THEN ' DEFERRABLE' ELSE '' END);
+		ELSE
+			RAISE NOTICE 'foreign key "%" of "%" not recreated', f.conname, sandbox.data_display_name(src_oid)
+				USING DETAIL = pg_catalog.format('Column(s) %s take keys of %s, but it has no unique index on %s to reference.',
+												 pg_catalog.array_to_string(f.cols, ', '), par_name, refcols);
+		END IF;
+	END LOOP;
+
+	/* one fresh column per primary key / unique index not already unique by construction */
+	FOR r IN SELECT (SELECT pg_catalog.array_agg(a.attname::text ORDER BY q.o)
+					   FROM pg_catalog.unnest(x.indkey[0:x.indnkeyatts - 1]) WITH ORDINALITY AS q(n, o)
+					   JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) src_oid
+						AND a.attnum OPERATOR(pg_catalog.=) q.n) AS cols
+			   FROM pg_catalog.pg_index x
+			  WHERE x.indrelid OPERATOR(pg_catalog.=) src_oid AND x.indisunique
+				AND x.indexprs IS NULL AND x.indpred IS NULL
+			  ORDER BY x.indisprimary DESC, x.indexrelid
+	LOOP
+		CONTINUE WHEN r.cols OPERATOR(pg_catalog.&&) fresh;
+		CONTINUE WHEN pg_catalog.cardinality(r.cols) OPERATOR(pg_catalog.=) 1 AND r.cols[1] OPERATOR(pg_catalog.=) ANY (fk_cols);
+		SELECT q.n INTO cand
+		  FROM pg_catalog.unnest(r.cols) WITH ORDINALITY AS q(n, o)
+		  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) clone AND a.attname OPERATOR(pg_catalog.=) q.n
+		  LEFT JOIN pg_catalog.pg_stats s ON s.schemaname OPERATOR(pg_catalog.=) (SELECT n2.nspname FROM pg_catalog.pg_namespace n2
+																					JOIN pg_catalog.pg_class r2 ON r2.relnamespace OPERATOR(pg_catalog.=) n2.oid
+																				   WHERE r2.oid OPERATOR(pg_catalog.=) src_oid)
+		   AND s.tablename OPERATOR(pg_catalog.=) src.relname AND s.attname OPERATOR(pg_catalog.=) q.n
+		   AND s.inherited OPERATOR(pg_catalog.=) (src.relkind OPERATOR(pg_catalog.=) 'p')
+		 WHERE NOT q.n OPERATOR(pg_catalog.=) ANY (fk_cols)
+		   AND a.attgenerated OPERATOR(pg_catalog.=) ''
+		   AND sandbox.synth_kind(a.atttypid) OPERATOR(pg_catalog.=) ANY (ARRAY['int', 'numeric', 'float', 'date', 'timestamp',
+																				  'text', 'uuid', 'bytea'])
+		 ORDER BY CASE WHEN s.n_distinct OPERATOR(pg_catalog.<) 0 THEN OPERATOR(pg_catalog.-) s.n_distinct
+					   ELSE COALESCE(s.n_distinct, 0) OPERATOR(pg_catalog./) GREATEST(tuples, 1) END DESC,
+				  q.o
+		 LIMIT 1;
+		IF FOUND THEN
+			fresh := fresh OPERATOR(pg_catalog.||) cand;
+		ELSE
+			conflict := true;	/* no column can make the key unique: drop duplicates, make more */
+		END IF;
+	END LOOP;
+
+	/* the columns */
+	FOR c IN SELECT a.attname, a.attnotnull FROM pg_catalog.pg_attribute a
+			  WHERE a.attrelid OPERATOR(pg_catalog.=) clone AND a.attnum OPERATOR(pg_catalog.>) 0
+				AND NOT a.attisdropped AND a.attgenerated OPERATOR(pg_catalog.=) ''
+			  ORDER BY a.attnum
+	LOOP
+		k := k OPERATOR(pg_catalog.+) 1;
+		IF c.attname OPERATOR(pg_catalog.=) ANY (fk_cols) THEN
+			outer_parts := outer_parts OPERATOR(pg_catalog.||) pg_catalog.format('%s AS %I',
+				fk_vals[pg_catalog.array_position(fk_cols, c.attname::text)], c.attname);
+			col_names := col_names OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.attname);
+			IF c.attnotnull THEN
+				filters := filters OPERATOR(pg_catalog.||) pg_catalog.format('y.%I IS NOT NULL', c.attname);
+			END IF;
+			CONTINUE;
+		END IF;
+		SELECT * INTO r FROM sandbox.synth_column(src_oid, clone, c.attname, k, seed, rows, tuples,
+												  c.attname OPERATOR(pg_catalog.=) ANY (fresh));
+		IF r.omit THEN
+			omitted := omitted OPERATOR(pg_catalog.||) c.attname::text;
+			CONTINUE;
+		END IF;
+		IF r.no_stats THEN
+			no_stats := no_stats OPERATOR(pg_catalog.||) c.attname::text;
+		END IF;
+		IF r.inner_sql IS NOT NULL THEN
+			inner_parts := inner_parts OPERATOR(pg_catalog.||) r.inner_sql;
+		END IF;
+		outer_parts := outer_parts OPERATOR(pg_catalog.||) pg_catalog.format('%s AS %I', r.value_sql, c.attname);
+		col_names := col_names OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.attname);
+		IF r.fix_sql IS NOT NULL THEN
+			fixes := fixes OPERATOR(pg_catalog.||) r.fix_sql;
+		END IF;
+	END LOOP;
+	IF pg_catalog.cardinality(no_stats) OPERATOR(pg_catalog.>) 0 THEN
+		RAISE NOTICE 'column(s) % of "%" have no statistics to follow; their values follow their types only',
+			pg_catalog.array_to_string(no_stats, ', '), sandbox.data_display_name(src_oid);
+	END IF;
+	IF pg_catalog.cardinality(omitted) OPERATOR(pg_catalog.>) 0 THEN
+		RAISE NOTICE 'column(s) % of "%" take their defaults', pg_catalog.array_to_string(omitted, ', '), sandbox.data_display_name(clone)
+			USING DETAIL = 'The generator does not know their types.';
+	END IF;
+
+	/* CHECK constraints over generated columns filter the rows */
+	FOR c IN SELECT pg_catalog.pg_get_expr(k2.conbin, k2.conrelid) AS expr
+			   FROM pg_catalog.pg_constraint k2
+			  WHERE k2.conrelid OPERATOR(pg_catalog.=) clone AND k2.contype OPERATOR(pg_catalog.=) 'c'
+				AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(k2.conkey) AS q(n)
+								  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) clone
+								   AND a.attnum OPERATOR(pg_catalog.=) q.n
+								 WHERE a.attgenerated OPERATOR(pg_catalog.<>) ''
+									OR a.attname::text OPERATOR(pg_catalog.=) ANY (omitted))
+			  ORDER BY k2.conname
+	LOOP
+		filters := filters OPERATOR(pg_catalog.||) pg_catalog.format('(%s) IS NOT FALSE', c.expr);
+	END LOOP;
+
+	IF conflict THEN
+		PERFORM sandbox.clone_indexes(src_oid, clone);
+	END IF;
+
+	/* generate: all rows at once; then rows past the end for any the filters or keys refused */
+	need := rows;
+	lo := 1;
+	hi := rows;
+	WHILE need OPERATOR(pg_catalog.>) 0 AND pass_no OPERATOR(pg_catalog.<) 10 LOOP
+		IF pg_catalog.cardinality(col_names) OPERATOR(pg_catalog.=) 0 THEN
+			sql := pg_catalog.format('INSERT INTO %s SELECT FROM pg_catalog.generate_series(%s::pg_catalog.int8, %s::pg_catalog.int8)',
+									 dst, lo, hi);
+		ELSE
+			sql := pg_catalog.format(
+				'INSERT INTO %1$s (%2$s) OVERRIDING SYSTEM VALUE SELECT %2$s FROM (SELECT %3$s, x.g AS "sandbox g" FROM (SELECT %4$s FROM pg_catalog.generate_series(%5$s::pg_catalog.int8, %6$s::pg_catalog.int8) AS s(g) OFFSET 0) x%7$s%11$s) y%8$s%9$s%10$s',
+				dst, pg_catalog.array_to_string(col_names, ', '),
+				pg_catalog.array_to_string(outer_parts, ', '),
+				pg_catalog.array_to_string(inner_parts, ', '),
+				lo, hi, joins,
+				CASE WHEN pg_catalog.cardinality(filters) OPERATOR(pg_catalog.>) 0
+					 THEN ' WHERE ' OPERATOR(pg_catalog.||) pg_catalog.array_to_string(filters, ' AND ') ELSE '' END,
+				CASE WHEN pass_no OPERATOR(pg_catalog.>) 0
+					 THEN pg_catalog.format(' ORDER BY y."sandbox g" LIMIT %s', need) ELSE '' END,
+				CASE WHEN conflict THEN ' ON CONFLICT DO NOTHING' ELSE '' END,
+				/* computed once, then filtered: without the fence each filter recomputes its columns */
+				CASE WHEN pg_catalog.cardinality(filters) OPERATOR(pg_catalog.>) 0 THEN ' OFFSET 0' ELSE '' END);
+		END IF;
+		RAISE DEBUG 'sandbox_synthesize: at %: %', pg_catalog.clock_timestamp(), sql;
+		EXECUTE sql;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		need := need OPERATOR(pg_catalog.-) n;
+		lo := hi OPERATOR(pg_catalog.+) 1;
+		hi := hi OPERATOR(pg_catalog.+) GREATEST(need OPERATOR(pg_catalog.*) 4, 1000);
+		pass_no := pass_no OPERATOR(pg_catalog.+) 1;
+	END LOOP;
+	IF need OPERATOR(pg_catalog.>) 0 THEN
+		RAISE NOTICE 'generated % rows instead of %', rows OPERATOR(pg_catalog.-) need, rows
+			USING DETAIL = 'Too few generated rows satisfied the CHECK constraints, foreign keys or unique keys of the table.';
+	END IF;
+
+	RAISE DEBUG 'sandbox_synthesize: rows generated at %', pg_catalog.clock_timestamp();
+
+	/* no value of a key or of a high-cardinality text column may be a production value */
+	FOREACH sql IN ARRAY fixes LOOP
+		pass_no := 0;
+		LOOP
+			EXECUTE sql;
+			GET DIAGNOSTICS n = ROW_COUNT;
+			EXIT WHEN n OPERATOR(pg_catalog.=) 0;
+			pass_no := pass_no OPERATOR(pg_catalog.+) 1;
+			IF pass_no OPERATOR(pg_catalog.>) 20 THEN
+				RAISE EXCEPTION 'could not make values that production does not have'
+					USING ERRCODE = '55000',
+						  DETAIL = pg_catalog.format('The statement was: %s.', sql);
+			END IF;
+		END LOOP;
+	END LOOP;
+
+	RAISE DEBUG 'sandbox_synthesize: production values replaced at %', pg_catalog.clock_timestamp();
+	IF NOT conflict THEN
+		PERFORM sandbox.clone_indexes(src_oid, clone);
+	END IF;
+	RAISE DEBUG 'sandbox_synthesize: indexes built at %', pg_catalog.clock_timestamp();
+	PERFORM sandbox.clone_sequences(clone);
+	FOREACH sql IN ARRAY fk_ddl LOOP
+		EXECUTE sql;
+	END LOOP;
+	PERFORM sandbox.data_give(clone, sb.agent);
+	RETURN clone::regclass;
+END
+$$;
+REVOKE ALL ON FUNCTION sandbox_synthesize(text, regclass, bigint, integer, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sandbox_synthesize(text, regclass, bigint, integer, text) TO PUBLIC;

@@ -134,7 +134,39 @@ SELECT promotion, actor, from_status, to_status, reason
   FROM sandbox.promotion_events ORDER BY at;
 
 \echo
-\echo '=== 10. Housekeeping: space used, a longer life, then drop'
+\echo '=== 10. Production-like data: a referentially complete sample and synthetic rows'
+\echo
+
+-- A jaffle-shop-shaped production schema "shop" (customers, orders, payments).
+\set ECHO none
+\ir jaffle.sql
+\set ECHO queries
+SELECT * FROM sandbox_create('shopwork', 'agent1', ARRAY['shop']);
+SET SESSION AUTHORIZATION agent1;
+-- 10% of the payments, plus every order and customer they reference, with the
+-- foreign keys recreated between the clones: the subset is complete.
+SELECT sandbox_clone('shopwork', 'shop.payments', sample_percent => 10,
+                     follow_foreign_keys => true);
+SELECT (SELECT count(*) FROM shopwork.payments) AS payments,
+       (SELECT count(*) FROM shopwork.orders) AS orders,
+       (SELECT count(*) FROM shopwork.customers) AS customers;
+-- 5,000 customers that look like production (same countries, same share of
+-- each) but carry no production name, e-mail or id.
+SELECT sandbox_synthesize('shopwork', 'shop.customers', 5000, seed => 42, target => 'fake_customers');
+SELECT country, count(*) FROM shopwork.fake_customers GROUP BY 1 ORDER BY 2 DESC LIMIT 5;
+SELECT count(*) AS shared_emails FROM shopwork.fake_customers f JOIN shop.customers c USING (email);
+-- A model built on the sample, in the sandbox.
+CREATE TABLE shopwork.customer_revenue AS
+SELECT c.id, c.country, sum(p.amount) AS revenue
+  FROM shopwork.customers c JOIN shopwork.orders o ON o.customer_id = c.id
+  JOIN shopwork.payments p ON p.order_id = o.id
+ GROUP BY c.id, c.country;
+SELECT country, round(sum(revenue), 2) AS revenue FROM shopwork.customer_revenue GROUP BY 1 ORDER BY 2 DESC LIMIT 5;
+RESET SESSION AUTHORIZATION;
+SELECT sandbox_drop('shopwork');
+
+\echo
+\echo '=== 11. Housekeeping: space used, a longer life, then drop'
 \echo
 
 SELECT * FROM sandbox_usage();
