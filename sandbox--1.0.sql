@@ -1490,7 +1490,7 @@ $$;
 
 /* "a, b" with a prefix on each name: "t.a, t.b" */
 CREATE FUNCTION sandbox.column_list_pk(cols text, prefix text) RETURNS text
-	LANGUAGE sql IMMUTABLE
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $$
 	SELECT string_agg(prefix || c, ', ') FROM unnest(string_to_array(cols, ', ')) AS c

@@ -39,6 +39,7 @@
 #include "catalog/pg_language.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -341,8 +342,18 @@ call_facts(FmgrInfo *flinfo, Datum *private)
 		facts = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(CallFacts));
 		facts->owner = proc->proowner;
 		facts->secdef = proc->prosecdef;
+		facts->endpoint = proc->prorettype == EVENT_TRIGGEROID &&
+			!sandbox_is_agent(proc->proowner);
 		ReleaseSysCache(tuple);
-		facts->endpoint = extension_function(flinfo->fn_oid) ||
+
+		/*
+		 * Approved endpoints: this extension's functions, those named in
+		 * sandbox.trusted_functions, and event trigger functions not written by
+		 * an agent, which run only as event triggers and only a superuser can
+		 * install (pgaudit's, for one, fire on every DDL statement an agent
+		 * runs).
+		 */
+		facts->endpoint = facts->endpoint || extension_function(flinfo->fn_oid) ||
 			(facts->secdef && function_trusted(flinfo->fn_oid));
 		*private = PointerGetDatum(facts);
 	}

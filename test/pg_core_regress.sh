@@ -44,9 +44,15 @@
 #
 # Environment (from test/run-all, all optional): PG_CONFIG, PGBIN, PGUSER_OS,
 # TMPDIR_TEST; SANDBOX_CORE_MODES (default "plain preloaded agent") picks
-# the runs, the first one being the reference.
+# the runs, the first one being the reference. SANDBOX_PG_SOURCE_TREE: a
+# configured and built source tree of the server's exact version (from
+# test/cassert/run), used instead of the cache; without it a server other
+# than PostgreSQL 15 is skipped.
 #
-# Timing (2 cores): see the comment at run_suite.
+# Timing on 2 cores: each run of the suite takes 1-2 minutes (one test at a
+# time, see run_suite), so a warm run takes 4-7 minutes; a cold one adds about
+# 15 s of download and 45 s of build (configure, then make -j2 in
+# src/test/regress only).
 
 set -euo pipefail
 
@@ -106,7 +112,7 @@ need_packages()
 # enable_deb_src: make apt know the source packages of its configured suites.
 enable_deb_src()
 {
-	local f changed=0
+	local f changed=0 src_lines
 	for f in /etc/apt/sources.list.d/*.sources; do
 		[ -f "$f" ] || continue
 		if grep -qE '^Types:[[:space:]]*deb[[:space:]]*$' "$f"; then
@@ -116,7 +122,8 @@ enable_deb_src()
 	done
 	if [ -f /etc/apt/sources.list ] && ! grep -qE '^[[:space:]]*deb-src[[:space:]]' /etc/apt/sources.list &&
 		grep -qE '^[[:space:]]*deb[[:space:]]' /etc/apt/sources.list; then
-		sed -n -E 's/^[[:space:]]*deb([[:space:]])/deb-src\1/p' /etc/apt/sources.list >>/etc/apt/sources.list
+		src_lines=$(sed -n -E 's/^[[:space:]]*deb([[:space:]])/deb-src\1/p' /etc/apt/sources.list)
+		printf '%s\n' "$src_lines" >>/etc/apt/sources.list
 		changed=1
 	fi
 	[ "$changed" -eq 0 ] || say "enabled deb-src in the apt sources"
@@ -237,10 +244,13 @@ setup_agent_db()
 		INSERT INTO sandbox_core_prod.t VALUES (1);
 		SELECT 1 FROM sandbox_create('sandbox_core_scratch', 'sandbox_core_agent',
 									 ARRAY['sandbox_core_prod']);
+		-- a privilege the guard must override
+		GRANT INSERT ON sandbox_core_prod.t TO sandbox_core_agent;
 	EOF
-	# the agent is restricted: its write outside scratch is refused
+	# the agent is restricted: its write outside scratch is refused by the
+	# guard although a GRANT allows it
 	if cluster_psql -d regression -U sandbox_core_agent \
-			-c 'INSERT INTO sandbox_core_prod.t VALUES (2)' 2>/dev/null; then
+			-c 'INSERT INTO sandbox_core_prod.t VALUES (2)'; then
 		echo "the agent could write to sandbox_core_prod.t: the guard is not active"
 		return 1
 	fi
@@ -301,7 +311,7 @@ run_suite()
 		   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'sandbox')" \
 		>"$dir/ext_oids" 2>/dev/null || : >"$dir/ext_oids"
 	cluster_stop "$dir/cluster"
-	say "$mode: pg_regress exited with $rc after $((SECONDS - t0)) s ($(grep -cE '\.\.\. (ok|FAILED|failed)' "$dir/pg_regress.log" || true) tests, log $dir/pg_regress.log)"
+	say "$mode: pg_regress exited with $rc after $((SECONDS - t0)) s ($(grep -cE '\.\.\. (ok|FAILED|failed)|^(not )?ok +[0-9]+ +[-+] ' "$dir/pg_regress.log" || true) tests, log $dir/pg_regress.log)"
 	# A run that never got to the tests (cannot connect, cannot create the
 	# database or the extension) is a failure of its own.
 	[ -d "$dir/out/results" ] || return 1
@@ -311,7 +321,10 @@ run_suite()
 # test_statuses MODE: "name status" for every test of MODE's run, sorted.
 test_statuses()
 {
-	sed -n -E 's/^(test[[:space:]]+|[[:space:]]+)([^[:space:]]+)[[:space:]]+\.\.\.[[:space:]]+(ok|FAILED|failed \(ignored\)|failed).*/\2 \3/p' \
+	# PostgreSQL 15's format, then the TAP lines of 16 and later
+	sed -n -E -e 's/^(test[[:space:]]+|[[:space:]]+)([^[:space:]]+)[[:space:]]+\.\.\.[[:space:]]+(ok|FAILED|failed \(ignored\)|failed).*/\2 \3/p' \
+		-e 's/^ok[[:space:]]+[0-9]+[[:space:]]+[-+][[:space:]]+([^[:space:]]+).*/\1 ok/p' \
+		-e 's/^not ok[[:space:]]+[0-9]+[[:space:]]+[-+][[:space:]]+([^[:space:]]+).*/\1 FAILED/p' \
 		"$WORK/$1/pg_regress.log" | sort
 }
 
@@ -325,14 +338,32 @@ test_statuses()
 extension_rows_only()
 {
 	[ -s "$3" ] || return 1
-	{ diff -U0 "$1" "$2" || true; } | awk -v oidsfile="$3" '
+	{ diff -U0 "$1" "$2" || true; } | awk -v oidsfile="$3" -v newfile="$2" '
 		BEGIN {
 			while ((getline l < oidsfile) > 0)
 				ext[l] = 1
+			while ((getline l < newfile) > 0)
+				nf[++nnf] = l
 		}
 		NR <= 2 && /^(---|\+\+\+) / { next }
-		/^@@ / { next }
-		{ line[++n] = $0 }
+		/^@@ / {
+			# "@@ -a,b +c,d @@": the hunk starts at line c of the new file
+			c = $3
+			sub(/^\+/, "", c)
+			sub(/,.*/, "", c)
+			h++
+			next
+		}
+		{ line[++n] = $0; hunk[n] = h; start[h] = c }
+		# the SQL statement printed just above line k of the new file
+		function statement(k,    j, q) {
+			q = ""
+			for (j = k - 1; j > 0 && nf[j] != "" && nf[j] !~ /^\([0-9]+ rows?\)$/ && nf[j] !~ /^--/; j--)
+				q = nf[j] " " q
+			gsub(/  +/, " ", q)
+			sub(/ $/, "", q)
+			return length(q) > 160 ? substr(q, 1, 157) "..." : q
+		}
 		END {
 			for (i = 1; i <= n; i++) {
 				s = substr(line[i], 1, 1)
@@ -349,7 +380,11 @@ extension_rows_only()
 					sub(/^ */, "", oid)
 					sub(/ .*/, "", oid)
 					if (oid in ext) {
-						print line[i]
+						if (!(hunk[i] in shown)) {
+							shown[hunk[i]] = 1
+							print "rows added to: " statement(start[hunk[i]])
+						}
+						print "   " body
 						continue
 					}
 				}
@@ -378,7 +413,18 @@ else
 fi
 chmod 755 "$WORK"
 
-prepare_source || bail "could not obtain and build the postgresql-15 source (cache $CACHE)"
+# SANDBOX_PG_SOURCE_TREE (test/cassert/run sets it): the built source tree of
+# the server under test, used as it is; otherwise Debian's postgresql-15
+# source, which fits a PostgreSQL 15 server only.
+if [ -n "${SANDBOX_PG_SOURCE_TREE:-}" ] && [ -x "$SANDBOX_PG_SOURCE_TREE/src/test/regress/pg_regress" ]; then
+	SRC=$SANDBOX_PG_SOURCE_TREE
+elif ! "$PG_CONFIG" --version | grep -qE '^PostgreSQL 15[.]'; then
+	printf 'ok - core regression suite # SKIP no source tree for %s (set SANDBOX_PG_SOURCE_TREE to the tree that built it)\n' \
+		"$("$PG_CONFIG" --version)"
+	exit 0
+else
+	prepare_source || bail "could not obtain and build the postgresql-15 source (cache $CACHE)"
+fi
 say "source: $SRC; server: $("$PG_CONFIG" --version)"
 say "prepared in $((SECONDS - T_START)) s"
 
@@ -430,11 +476,11 @@ for mode in "${modes[@]:1}"; do
 		*) label="in runs $ref and $mode" ;;
 	esac
 	if [ ${#bad[@]} -eq 0 ]; then
-		extra=""
+		apart=""
 		if [ ${#tolerated[@]} -gt 0 ]; then
-			extra=" (apart from $(grep -c . "$WORK/$mode.notes") added rows that list the extension's own objects, in ${tolerated[*]})"
+			apart=" (apart from $(cat "$WORK/$mode".*.rows | grep -c '^   ') added rows that list the extension's own objects, in ${tolerated[*]})"
 		fi
-		printf 'ok - core regression suite: %d tests, identical %s%s\n' "$ntests" "$label" "$extra"
+		printf 'ok - core regression suite: %d tests, identical %s%s\n' "$ntests" "$label" "$apart"
 		if [ -s "$WORK/$mode.notes" ]; then
 			say "$mode: catalog checks that list the extension's objects (not a difference in behaviour; worth a look):"
 			cat "$WORK/$mode.notes"
