@@ -1085,6 +1085,22 @@ RESET SESSION AUTHORIZATION;
 -- superuser: production unchanged after group 10
 SELECT regress_prod_state() = :'prod_state' AS production_unchanged;
 
+-- A210 regress_agent writes a SECURITY DEFINER event trigger function that
+-- updates production; a superuser installs it as an event trigger (event
+-- trigger functions are approved endpoints, but not when an agent wrote
+-- them): the agent's next DDL fires it as the agent, and its write is refused
+SET SESSION AUTHORIZATION regress_agent;
+CREATE FUNCTION regress_scratch.on_ddl() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER
+  AS $$ BEGIN UPDATE regress_prod.orders SET amount = 0; END $$;
+RESET SESSION AUTHORIZATION;
+CREATE EVENT TRIGGER regress_on_ddl ON ddl_command_end EXECUTE FUNCTION regress_scratch.on_ddl();
+SET SESSION AUTHORIZATION regress_agent;
+CREATE TABLE regress_scratch.fires_event_trigger (id int);
+RESET SESSION AUTHORIZATION;
+DROP EVENT TRIGGER regress_on_ddl;
+-- superuser: production unchanged after A210
+SELECT regress_prod_state() = :'prod_state' AS production_unchanged;
+
 -- superuser: every refusal was counted for the agent
 SELECT kind, refusals > 0 AS counted FROM sandbox_stats()
  WHERE role = 'regress_agent' AND kind IN ('write', 'CREATE', 'function call', 'sequence')
