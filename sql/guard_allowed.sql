@@ -354,9 +354,9 @@ RELEASE SAVEPOINT before_mistake;
 COMMIT;
 SELECT id FROM regress_scratch.order_facts WHERE id IN (13, 14) ORDER BY id;
 -- L022 regress_agent: EXPLAIN ANALYZE of scratch writes
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF)
     INSERT INTO regress_scratch.ruled VALUES (2);
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF)
     DELETE FROM regress_scratch.ruled WHERE id = 2;
 -- L023 regress_agent: VACUUM, ANALYZE, VACUUM FULL and REINDEX of scratch tables
 VACUUM regress_scratch.order_facts;

@@ -5,8 +5,8 @@
  *
  * Every difference between server versions that the extension touches is
  * hidden behind a macro or inline function here, so that no other file
- * tests PG_VERSION_NUM.  Supported: 15 (tested in CI); 16-18 are the
- * targets of the port.
+ * tests PG_VERSION_NUM.  Built and tested: 15 and 18; the macros cover
+ * 16 and 17 as well, but nothing has been built or tested on them.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,6 +28,7 @@
  * version keeps on the RTE).
  */
 #if PG_VERSION_NUM >= 160000
+#include "parser/parse_relation.h"	/* getRTEPermissionInfo */
 #define SANDBOX_CHECKPERMS_ARGS List *rangeTable, List *rtePermInfos, bool ereport_on_violation
 #define SANDBOX_CHECKPERMS_CALL(prev) (prev)(rangeTable, rtePermInfos, ereport_on_violation)
 #define SANDBOX_RTE_CHECKASUSER(rte, rtable, perminfos) \
@@ -38,6 +39,21 @@
 #define SANDBOX_RTE_CHECKASUSER(rte, rtable, perminfos) ((rte)->checkAsUser)
 #endif
 
+/*
+ * Does this range-table entry stand for a relation the query uses?  Since
+ * PostgreSQL 16 the rewriter turns a view's RTE_RELATION entry into an
+ * RTE_SUBQUERY that keeps relid, relkind, rellockmode and perminfoindex
+ * (15 kept a separate RTE_RELATION entry for the view inside its rule), so
+ * a view is seen only by also looking at subqueries with a relid.
+ */
+#if PG_VERSION_NUM >= 160000
+#define SANDBOX_RTE_IS_RELATION(rte) \
+	((rte)->rtekind == RTE_RELATION || \
+	 ((rte)->rtekind == RTE_SUBQUERY && OidIsValid((rte)->relid)))
+#else
+#define SANDBOX_RTE_IS_RELATION(rte) ((rte)->rtekind == RTE_RELATION)
+#endif
+
 /* PostgreSQL 18 replaced PG_MODULE_MAGIC with PG_MODULE_MAGIC_EXT. */
 #if PG_VERSION_NUM >= 180000
 #define SANDBOX_MODULE_MAGIC PG_MODULE_MAGIC_EXT(.name = "sandbox", .version = "1.0")
@@ -45,7 +61,18 @@
 #define SANDBOX_MODULE_MAGIC PG_MODULE_MAGIC
 #endif
 
-/* PostgreSQL 16 renamed pg_class_aclcheck & co to object_aclcheck. */
+/*
+ * PostgreSQL 18 replaced pg_attribute_noreturn(), written after a
+ * declaration, by pg_noreturn, written before it.  GCC and Clang take the
+ * older attribute in front as well, so SANDBOX_NORETURN goes first.
+ */
+#if PG_VERSION_NUM >= 180000
+#define SANDBOX_NORETURN pg_noreturn
+#else
+#define SANDBOX_NORETURN pg_attribute_noreturn()
+#endif
+
+/* PostgreSQL 16 replaced pg_proc_ownercheck & co by object_ownercheck. */
 #if PG_VERSION_NUM >= 160000
 #define sandbox_proc_owner_check(procid, roleid) object_ownercheck(ProcedureRelationId, (procid), (roleid))
 #else

@@ -205,7 +205,7 @@ sandbox_ExecutorCheckPerms(SANDBOX_CHECKPERMS_ARGS)
 			RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
 			bool		writes;
 
-			if (rte->rtekind != RTE_RELATION)
+			if (!SANDBOX_RTE_IS_RELATION(rte))
 				continue;
 			writes = rte->rellockmode > AccessShareLock;
 

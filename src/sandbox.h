@@ -49,8 +49,8 @@ extern void sandbox_cache_invalidate(void);
 
 /* guard.c: executor and planner checks, and how a refusal is reported */
 extern void sandbox_guard_install(void);
-extern void sandbox_refuse(const char *kind, const char *hint,
-						   const char *fmt,...) pg_attribute_printf(3, 4) pg_attribute_noreturn();
+SANDBOX_NORETURN extern void sandbox_refuse(const char *kind, const char *hint,
+											const char *fmt,...) pg_attribute_printf(3, 4);
 extern char *sandbox_relation_name(Oid relid);
 extern void sandbox_check_relation_write(Oid relid, const char *kind, const char *verb);
 extern void sandbox_check_sequence_calls(Node *expr);

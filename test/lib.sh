@@ -15,7 +15,8 @@
 #
 # Functions:
 #     sandbox_install_deps        apt-get install the server, headers and compiler
-#                                 when missing (Debian 12)
+#                                 when missing (Debian 12); only the compiler
+#                                 when PG_CONFIG points elsewhere
 #     sandbox_build_install       make clean; make; make install, in the repo root
 #     sandbox_os_user             create OS user $PGUSER_OS if missing
 #     sandbox_tmpdir [PREFIX]     print a fresh temporary directory owned by
@@ -90,6 +91,10 @@ sandbox_install_deps()
 {
 	local pkgs="postgresql-15 postgresql-server-dev-15 postgresql-contrib build-essential gcc make"
 	local missing="" p
+	# another installation (such as test/cassert/run's) needs only the compiler
+	if [ "$PG_CONFIG" != /usr/lib/postgresql/15/bin/pg_config ]; then
+		pkgs="build-essential gcc make"
+	fi
 	for p in $pkgs; do
 		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
 			missing="$missing $p"
@@ -301,10 +306,13 @@ cluster_psql()
 }
 
 # sandbox_count_regress FILE: count the result lines pg_regress and
-# pg_isolation_regress (PostgreSQL 15) print, e.g.
+# pg_isolation_regress print, e.g. (PostgreSQL 15)
 #     test lifecycle                    ... ok           45 ms
 #          lifecycle                    ... FAILED       30 ms
 #     test x                            ... failed (ignored)
+# or (PostgreSQL 16 and later)
+#     ok 1         - lifecycle                  279 ms
+#     not ok 3     + promotion                  859 ms
 # Ignored failures count as failed. Failed test names go to stdout.
 sandbox_count_regress()
 {
@@ -316,6 +324,15 @@ sandbox_count_regress()
 		if [[ $line =~ ^(test[[:space:]]+|[[:space:]]+)([^[:space:]]+)[[:space:]]+\.\.\.[[:space:]]+(ok|FAILED|failed) ]]; then
 			name=${BASH_REMATCH[2]}
 			if [ "${BASH_REMATCH[3]}" = ok ]; then
+				COUNT_PASSED=$((COUNT_PASSED + 1))
+			else
+				COUNT_FAILED=$((COUNT_FAILED + 1))
+				printf 'not ok - %s\n' "$name"
+			fi
+		elif [[ $line =~ ^(not[[:space:]]+)?ok[[:space:]]+[0-9]+[[:space:]]+[-+][[:space:]]+([^[:space:]]+) ]]; then
+			# PostgreSQL 16 and later print TAP
+			name=${BASH_REMATCH[2]}
+			if [ -z "${BASH_REMATCH[1]}" ]; then
 				COUNT_PASSED=$((COUNT_PASSED + 1))
 			else
 				COUNT_FAILED=$((COUNT_FAILED + 1))
