@@ -247,10 +247,8 @@ INSERT INTO regress_prod.customers VALUES (1, 'mallory')
     ON CONFLICT (id) DO UPDATE SET name = excluded.name;
 -- A006 regress_agent: TRUNCATE a production table
 TRUNCATE regress_prod.orders;
--- A007 regress_agent: COPY FROM STDIN into a production table (refused before any data is read; psql skips the data)
-COPY regress_prod.customers FROM STDIN;
-3	eve
-\.
+-- A007 regress_agent: COPY FROM STDIN into a production table, refused before any row is read (psql's \copy sends COPY FROM STDIN; its rows come from a file, not from this script, which psql before 15.19 ran as SQL after a refused COPY)
+\copy regress_prod.customers from 'data/copy_pair.tsv'
 -- A008 regress_agent: SELECT ... FOR UPDATE locks production rows
 SELECT id FROM regress_prod.orders WHERE id = 1 FOR UPDATE;
 -- A009 regress_agent: SELECT ... FOR SHARE and FOR KEY SHARE
@@ -744,9 +742,7 @@ CREATE TABLE regress_scratch.bound_parent (id bigint) PARTITION BY RANGE (id);
 CREATE TABLE regress_scratch.bound_part PARTITION OF regress_scratch.bound_parent
     FOR VALUES FROM (nextval('regress_prod.order_seq')) TO (1000000);
 -- A132 regress_agent: nextval(production) in the WHERE clause of COPY FROM (evaluated for every row without the planner)
-COPY regress_scratch.plain (id) FROM STDIN WHERE nextval('regress_prod.order_seq') > 0;
-7
-\.
+\copy regress_scratch.plain (id) from 'data/copy_id.txt' where nextval('regress_prod.order_seq') > 0
 RESET SESSION AUTHORIZATION;
 -- superuser: the sequence did not move
 SELECT last_value, is_called FROM regress_prod.order_seq;
@@ -892,10 +888,8 @@ UPDATE regress_scratch2.work SET amount = 0;
 DELETE FROM regress_scratch2.work;
 -- A170 regress_agent: TRUNCATE another agent's table
 TRUNCATE regress_scratch2.work;
--- A171 regress_agent: COPY FROM STDIN into another agent's table
-COPY regress_scratch2.work FROM STDIN;
-98	1
-\.
+-- A171 regress_agent: COPY FROM STDIN into another agent's table (with \copy, as A007)
+\copy regress_scratch2.work from 'data/copy_pair.tsv'
 -- A172 regress_agent: CREATE TABLE and CREATE FUNCTION in another agent's scratch schema
 CREATE TABLE regress_scratch2.planted (id int);
 CREATE FUNCTION regress_scratch2.planted() RETURNS int LANGUAGE sql AS 'SELECT 1';
@@ -1012,9 +1006,7 @@ ALTER TABLE regress_scratch.t_unlink ALTER COLUMN n SET DEFAULT lo_unlink(424242
 ALTER TABLE regress_scratch.t_unlink ADD COLUMN m int DEFAULT lo_unlink(424242);
 RESET SESSION AUTHORIZATION;
 -- A193 superuser: COPY FROM STDIN into the agent's table whose DEFAULT calls an agent function (COPY evaluates defaults without the planner)
-COPY regress_scratch.with_default (id) FROM STDIN;
-1
-\.
+\copy regress_scratch.with_default (id) from 'data/copy_id.txt'
 -- A194 superuser: insert into the agent's table whose rule calls setval(production)
 INSERT INTO regress_scratch.t_setval VALUES (1);
 -- A195 regress_reviewer: read the agent's table whose policy calls nextval(production)
