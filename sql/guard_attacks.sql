@@ -1093,6 +1093,28 @@ DROP EVENT TRIGGER regress_on_ddl;
 -- superuser: production unchanged after A210
 SELECT regress_prod_state() = :'prod_state' AS production_unchanged;
 
+-- A211 regress_agent: overwrite and clear the planner statistics of a
+-- production table with PostgreSQL 18's pg_restore_relation_stats,
+-- pg_restore_attribute_stats, pg_clear_relation_stats and
+-- pg_clear_attribute_stats (they need MAINTAIN on the table, which drift
+-- granted with ALL); on 15 these functions do not exist
+-- superuser: production has statistics to clear
+ANALYZE regress_prod.customers;
+SELECT regress_prod_state() AS prod_state \gset
+SET SESSION AUTHORIZATION regress_agent;
+SELECT pg_restore_relation_stats('schemaname', 'regress_prod', 'relname', 'customers',
+                                 'reltuples', 123456::real);
+SELECT pg_restore_attribute_stats('schemaname', 'regress_prod', 'relname', 'customers',
+                                  'attname', 'name', 'inherited', false, 'null_frac', 0.5::real);
+SELECT pg_clear_relation_stats('regress_prod', 'customers');
+SELECT pg_clear_attribute_stats('regress_prod', 'customers', 'id', false);
+RESET SESSION AUTHORIZATION;
+-- superuser: the statistics were not touched
+SELECT reltuples <> 123456 AS reltuples_kept FROM pg_class WHERE oid = 'regress_prod.customers'::regclass;
+SELECT count(*) = 0 AS no_planted_null_frac FROM pg_statistic
+ WHERE starelid = 'regress_prod.customers'::regclass AND stanullfrac = 0.5;
+SELECT regress_prod_state() = :'prod_state' AS production_unchanged;
+
 -- superuser: every refusal was counted for the agent
 SELECT kind, refusals > 0 AS counted FROM sandbox_stats()
  WHERE role = 'regress_agent' AND kind IN ('write', 'CREATE', 'function call', 'sequence')

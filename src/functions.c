@@ -66,7 +66,8 @@ static const char *const denied_builtins[] = {
 	"pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file",
 	"pg_ls_logdir", "pg_ls_waldir", "pg_ls_tmpdir", "pg_ls_archive_statusdir",
 	"pg_ls_logicalsnapdir", "pg_ls_logicalmapdir", "pg_ls_replslotdir",
-	"pg_current_logfile",
+	"pg_current_logfile", "pg_ls_summariesdir", "pg_available_wal_summaries",
+	"pg_wal_summary_contents",
 	/* other sessions, the server, the change stream */
 	"pg_notify", "pg_logical_emit_message", "pg_terminate_backend",
 	"pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile", "pg_switch_wal",
@@ -85,6 +86,11 @@ static const char *const denied_builtins[] = {
 	"pg_stat_reset", "pg_stat_reset_shared", "pg_stat_reset_single_table_counters",
 	"pg_stat_reset_single_function_counters", "pg_stat_reset_slru",
 	"pg_stat_reset_replication_slot", "pg_stat_reset_subscription_stats",
+	/* newer servers: names a server does not know are skipped */
+	"pg_log_standby_snapshot", "pg_sync_replication_slots", "pg_stat_reset_backend_stats",
+	/* planner statistics of any table the caller may MAINTAIN (18) */
+	"pg_restore_relation_stats", "pg_clear_relation_stats",
+	"pg_restore_attribute_stats", "pg_clear_attribute_stats",
 };
 
 /* libraries whose functions reach the network or the file system */

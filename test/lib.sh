@@ -266,7 +266,7 @@ cluster_start()
 # cluster_stop [DIR]: fast shutdown; quiet and successful when nothing runs.
 cluster_stop()
 {
-	local dir=${1:-${CLUSTER_DIR:-}}
+	local dir=${1:-${CLUSTER_DIR:-}} hits
 	[ -n "$dir" ] || return 0
 	[ -f "$dir/data/postmaster.pid" ] || return 0
 	_sandbox_pgbin || return 0
@@ -276,7 +276,28 @@ cluster_stop()
 			_sandbox_as_user "$dir" "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w -s stop >/dev/null 2>&1 || true
 		fi
 	fi
+	hits=$(cluster_log_failures "$dir")
+	if [ -n "$hits" ]; then
+		printf '%s\n' "$hits" >&2
+		printf 'not ok - the server log %s shows a failed assertion or a crash\n' "$dir/log"
+	fi
 	return 0
+}
+
+# cluster_log_failures [DIR]: print the lines of DIR/log written since the
+# last call that show a failed assertion (TRAP, on servers built with
+# --enable-cassert), a PANIC, or a backend killed by SIGABRT or SIGSEGV.
+# Tests that crash a server on purpose use immediate shutdown or SIGKILL,
+# which this does not match. cluster_stop reports them as a failed case.
+cluster_log_failures()
+{
+	local dir=${1:-${CLUSTER_DIR:-}} seen=0 total
+	[ -n "$dir" ] && [ -f "$dir/log" ] || return 0
+	[ -f "$dir/log.scanned" ] && seen=$(cat "$dir/log.scanned")
+	total=$(wc -l <"$dir/log")
+	[ "$total" -ge "$seen" ] || seen=0
+	printf '%s\n' "$total" >"$dir/log.scanned"
+	tail -n "+$((seen + 1))" "$dir/log" | grep -E 'TRAP:|PANIC:|terminated by signal (6|11)([^0-9]|$)' | head -n 5
 }
 
 # cluster_restart [DIR] [extra lines...]: stop, then start with the same extra
