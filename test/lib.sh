@@ -298,6 +298,7 @@ cluster_log_failures()
 	[ "$total" -ge "$seen" ] || seen=0
 	printf '%s\n' "$total" >"$dir/log.scanned"
 	tail -n "+$((seen + 1))" "$dir/log" | grep -E 'TRAP:|PANIC:|terminated by signal (6|11)([^0-9]|$)' | head -n 5
+	return 0
 }
 
 # cluster_restart [DIR] [extra lines...]: stop, then start with the same extra
