@@ -20,7 +20,7 @@ PGFILEDESC = "sandbox - scratch schemas and a write guard for untrusted agents"
 # the library.
 REGRESS = lifecycle lifecycle_errors promotion guard_attacks guard_allowed clone synthesize
 REGRESS_OPTS = --inputdir=. --load-extension=sandbox
-ISOLATION = create_race promote_race approve_race cache_inval
+ISOLATION = create_race promote_race promote_writer approve_race cache_inval
 ISOLATION_OPTS = --load-extension=sandbox
 
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -1592,6 +1592,14 @@ BEGIN
 		ELSE
 			EXECUTE format('GRANT SELECT ON TABLE %s TO %I', frozen, actor::text);
 		END IF;
+		IF p.mode IN ('append', 'upsert') THEN
+			/*
+			 * No other writer until commit: the rows counted afterwards, the
+			 * pre-images and the rows written must all be this promotion's
+			 * own story for sandbox_revert.  Readers go on.
+			 */
+			EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', target);
+		END IF;
 		IF p.mode = 'upsert' THEN
 			/* pre-images of the rows the upsert will update, for revert */
 			EXECUTE format('CREATE TABLE sandbox.%I AS SELECT t.* FROM %s t WHERE (%s) IN (SELECT %s FROM %s)',
@@ -1757,15 +1765,28 @@ BEGIN
 			ELSE
 				cols := sandbox.column_list(frozen::regclass);
 				pk := sandbox.pk_columns(tgt::regclass);
-				SELECT string_agg(format('%I = EXCLUDED.%I', a.attname, a.attname), ', ') INTO sets
+				SELECT string_agg(format('%I = f.%I', a.attname, a.attname), ', ') INTO sets
 				  FROM pg_attribute a
 				 WHERE a.attrelid = frozen::regclass AND a.attnum > 0 AND NOT a.attisdropped
 				   AND quote_ident(a.attname) <> ALL (string_to_array(pk, ', '));
-				EXECUTE format('WITH w AS (INSERT INTO %s AS t (%s) SELECT %s FROM %s ON CONFLICT (%s) DO %s RETURNING (t.xmax::text = ''0'') AS ins) '
-							   'SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM w',
-							   tgt, cols, cols, frozen, pk,
-							   CASE WHEN sets IS NULL THEN 'NOTHING' ELSE 'UPDATE SET ' || sets END)
-					INTO rows_inserted, rows_updated;
+				/*
+				 * INSERT ... ON CONFLICT (pk) DO UPDATE, in two statements:
+				 * begin_apply locked the target against other writers and kept
+				 * the pre-images, so an update of the rows already in place and
+				 * an insert of the others do the same, count each exactly, and
+				 * spare every row the speculative insertion.  (A row that is
+				 * updated fires update triggers only, not insert ones too.)
+				 */
+				IF sets IS NOT NULL THEN
+					EXECUTE format('UPDATE %s AS t SET %s FROM %s AS f WHERE (%s) = (%s)',
+								   tgt, sets, frozen, sandbox.column_list_pk(pk, 't.'),
+								   sandbox.column_list_pk(pk, 'f.'));
+					GET DIAGNOSTICS rows_updated = ROW_COUNT;
+				END IF;
+				EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %s AS f WHERE NOT EXISTS (SELECT FROM %s AS t WHERE (%s) = (%s))',
+							   tgt, cols, sandbox.column_list_pk(cols, 'f.'), frozen, tgt,
+							   sandbox.column_list_pk(pk, 't.'), sandbox.column_list_pk(pk, 'f.'));
+				GET DIAGNOSTICS rows_inserted = ROW_COUNT;
 				detail := 'upserted';
 			END IF;
 		END IF;
@@ -1829,6 +1850,10 @@ BEGIN
 								ELSE 'It created a new table.' END,
 				  HINT = CASE WHEN p.kind = 'migration' THEN 'Write and review a migration that undoes it.'
 							  ELSE format('Drop table %I.%I if it is not wanted.', p.target_schema, p.target_name) END;
+	END IF;
+	IF p.mode IN ('append', 'upsert') AND to_regclass(format('%I.%I', p.target_schema, p.target_name)) IS NOT NULL THEN
+		/* nobody writes it between the check below and the revert */
+		EXECUTE format('LOCK TABLE %I.%I IN SHARE ROW EXCLUSIVE MODE', p.target_schema, p.target_name);
 	END IF;
 	reason := sandbox.changed_since(p);
 	IF reason IS NOT NULL THEN

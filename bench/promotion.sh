@@ -129,4 +129,4 @@ for mode in append upsert; do
 	bench_row "promotion $mode ${BIG} rows ms, hand-written vs promote (speed)" "$hm" "$pm" \
 		"$(bench_div "$hm" "$pm")" ">=0.9" "$hmin" "$hmax" "$pmin" "$pmax"
 done
-bench_note "promotion: upsert keeps pre-images of the rows it updates, and append/upsert count the target's rows afterwards, so that sandbox_revert can undo them and detect later changes"
+bench_note "promotion: append and upsert lock the target against other writers, count its rows afterwards, and upsert keeps the pre-images of the rows it updates (then updates them and inserts the rest), so that sandbox_revert can undo them and detect later changes"
