@@ -946,7 +946,12 @@ BEGIN
 END
 $$;
 
-/* The caller of an endpoint: the login (session) user, which an agent cannot change. */
+/*
+ * The one caller check of the endpoints that act on a sandbox for its agent
+ * (sandbox_request_promotion, sandbox_clone, sandbox_synthesize): the
+ * sandbox named nsp when role is its agent or a superuser, else NULL.  They
+ * pass the login (session) user, which an agent cannot change.
+ */
 CREATE FUNCTION sandbox.sandbox_of_agent(role name, nsp name) RETURNS text
 	LANGUAGE sql STABLE
 	SET search_path = pg_catalog, pg_temp
@@ -1993,15 +1998,11 @@ CREATE FUNCTION sandbox.data_sandbox(sandbox_name text, action text) RETURNS san
 	AS $$
 DECLARE
 	sb sandbox.sandboxes;
-	caller_oid oid;
-	caller_super boolean;
 BEGIN
 	IF sandbox_name IS NULL THEN
 		RAISE EXCEPTION 'sandbox name must not be null'
 			USING ERRCODE = '22004';
 	END IF;
-	SELECT r.oid, r.rolsuper INTO caller_oid, caller_super
-	  FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) SESSION_USER;
 	SELECT * INTO sb FROM sandbox.sandboxes s
 	 WHERE s.name OPERATOR(pg_catalog.=) sandbox_name FOR SHARE;
 	IF NOT FOUND THEN
@@ -2009,8 +2010,7 @@ BEGIN
 			USING ERRCODE = '42704',
 				  HINT = 'sandbox_list() shows the sandboxes of this database.';
 	END IF;
-	IF NOT COALESCE(caller_super, false)
-	   AND sb.agent::pg_catalog.oid IS DISTINCT FROM caller_oid THEN
+	IF sandbox.sandbox_of_agent(SESSION_USER, sb.name) IS NULL THEN
 		RAISE EXCEPTION 'permission denied to % in sandbox "%"', action, sandbox_name
 			USING ERRCODE = '42501',
 				  DETAIL = pg_catalog.format('Role "%s" is neither a superuser nor the agent of sandbox "%s".',
