@@ -987,6 +987,7 @@ DECLARE
 	new_id bigint;
 	frozen_name name;
 	t_oid oid;
+	n_rows bigint;
 BEGIN
 	IF source IS NULL THEN
 		RAISE EXCEPTION 'source table must not be null' USING ERRCODE = '22004';
@@ -1092,8 +1093,10 @@ BEGIN
 	   SET frozen_relid = source::pg_catalog.oid,
 		   frozen_filenode = (SELECT c.relfilenode FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) source)
 	 WHERE p.id OPERATOR(pg_catalog.=) new_id;
-	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM sandbox.%I', frozen_name) INTO t_oid;
-	UPDATE sandbox.promotions p SET frozen_rows = t_oid::pg_catalog.int8 WHERE p.id OPERATOR(pg_catalog.=) new_id;
+	EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM sandbox.%I', frozen_name) INTO n_rows;
+	UPDATE sandbox.promotions p SET frozen_rows = n_rows WHERE p.id OPERATOR(pg_catalog.=) new_id;
+	/* statistics for the plans of sandbox_diff and sandbox_promote (a sample: bounded cost) */
+	EXECUTE pg_catalog.format('ANALYZE sandbox.%I', frozen_name);
 	INSERT INTO sandbox.promotion_events (promotion, actor, from_status, to_status, reason)
 	VALUES (new_id, caller, NULL, 'pending', note);
 	RETURN new_id;
