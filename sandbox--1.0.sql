@@ -2089,6 +2089,20 @@ END
 $$;
 REVOKE ALL ON FUNCTION sandbox.data_source(oid, text) FROM PUBLIC;
 
+/* Does a relation or a type of schema nsp use name rel? */
+CREATE FUNCTION sandbox.data_name_taken(nsp name, rel text) RETURNS boolean
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+					 JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+					WHERE n.nspname OPERATOR(pg_catalog.=) nsp AND c.relname OPERATOR(pg_catalog.=) rel)
+		OR EXISTS (SELECT 1 FROM pg_catalog.pg_type y
+					 JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) y.typnamespace
+					WHERE n.nspname OPERATOR(pg_catalog.=) nsp AND y.typname OPERATOR(pg_catalog.=) rel)
+$$;
+REVOKE ALL ON FUNCTION sandbox.data_name_taken(name, text) FROM PUBLIC;
+
 /*
  * The name of a new table in the sandbox: target, or fallback when target
  * is NULL.  It must be a plain name (no schema: the table always goes into
@@ -2100,7 +2114,6 @@ CREATE FUNCTION sandbox.data_target(sandbox_name text, target text, fallback nam
 	AS $$
 DECLARE
 	t text := COALESCE(target, fallback);
-	nsp oid;
 BEGIN
 	IF t OPERATOR(pg_catalog.=) '' OR pg_catalog.octet_length(t) OPERATOR(pg_catalog.>) 63
 	   OR pg_catalog.strpos(t, '.') OPERATOR(pg_catalog.>) 0
@@ -2110,11 +2123,7 @@ BEGIN
 				  DETAIL = pg_catalog.format('A target is a plain table name of at most 63 bytes without "." or quotes; the table is always created in schema "%s".', sandbox_name),
 				  HINT = 'Pass only the table''s name, for example target => ''orders_sample''.';
 	END IF;
-	SELECT n.oid INTO nsp FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) sandbox_name;
-	IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-				WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp AND c.relname OPERATOR(pg_catalog.=) t)
-	   OR EXISTS (SELECT 1 FROM pg_catalog.pg_type y
-				   WHERE y.typnamespace OPERATOR(pg_catalog.=) nsp AND y.typname OPERATOR(pg_catalog.=) t) THEN
+	IF sandbox.data_name_taken(sandbox_name::name, t) THEN
 		RAISE EXCEPTION 'relation "%.%" already exists', sandbox_name, t
 			USING ERRCODE = '42P07',
 				  HINT = 'Pass another target, or drop the existing table first.';
@@ -2140,14 +2149,7 @@ BEGIN
 		WHILE pg_catalog.octet_length(b OPERATOR(pg_catalog.||) suffix) OPERATOR(pg_catalog.>) 63 LOOP
 			b := pg_catalog.left(b, -1);
 		END LOOP;
-		EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-								JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-							   WHERE n.nspname OPERATOR(pg_catalog.=) nsp
-								 AND c.relname OPERATOR(pg_catalog.=) (b OPERATOR(pg_catalog.||) suffix))
-			  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type y
-								JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) y.typnamespace
-							   WHERE n.nspname OPERATOR(pg_catalog.=) nsp
-								 AND y.typname OPERATOR(pg_catalog.=) (b OPERATOR(pg_catalog.||) suffix));
+		EXIT WHEN NOT sandbox.data_name_taken(nsp, b OPERATOR(pg_catalog.||) suffix);
 		i := i OPERATOR(pg_catalog.+) 1;
 	END LOOP;
 	RETURN (b OPERATOR(pg_catalog.||) suffix)::name;
