@@ -153,6 +153,23 @@ bench_row()
 	printf '\n'
 }
 
+# bench_row_paired WHAT TARGET BASE CAND: a ROW line for paired runs. BASE
+# and CAND name arrays with one value per pair (a pair's baseline and
+# candidate ran back to back): medians with their spreads, the ratio
+# median(CAND) / median(BASE), and as its spread that of CAND[i] / BASE[i].
+bench_row_paired()
+{
+	local what=$1 target=$2 i bm blo bhi sm slo shi rlo rhi ratios=()
+	local -n _brp_base=$3 _brp_cand=$4
+	for i in "${!_brp_base[@]}"; do
+		ratios+=("$(bench_div "${_brp_cand[$i]}" "${_brp_base[$i]}")")
+	done
+	read -r bm blo bhi < <(bench_stats "${_brp_base[@]}")
+	read -r sm slo shi < <(bench_stats "${_brp_cand[@]}")
+	read -r _ rlo rhi < <(bench_stats "${ratios[@]}")
+	bench_row "$what" "$bm" "$sm" "$(bench_div "$sm" "$bm")" "$target" "$blo" "$bhi" "$slo" "$shi" "$rlo" "$rhi"
+}
+
 bench_bg_group()
 {
 	set -m

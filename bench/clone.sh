@@ -120,27 +120,28 @@ GEN="CREATE TABLE base.made (LIKE prod.orders INCLUDING DEFAULTS INCLUDING CONST
 SYNTH="PERFORM sandbox_synthesize('bench_sb', 'prod.orders', $ROWS);"
 AS_AGENT="SET SESSION AUTHORIZATION $AGENT;"
 
+# measure ARRAY SETUP STATEMENTS WHAT: time STATEMENTS (after SETUP) once in
+# pair i, add the ms to ARRAY, and drop what they made (exit status 1 when
+# they failed, 2 when the clean-up did)
+measure()
+{
+	local -n into=$1
+	local t
+	bench_say "pair $i/$PAIRS: $4"
+	t=$(time_ms "$2" "$3") && [ -n "$t" ] || return 1
+	into+=("$t")
+	reset_tables || return 2
+	bench_say "pair $i/$PAIRS: $t ms for $4"
+}
+
 # alternate baseline and candidate; times in ms
 declare -a b_clone=() s_clone=() b_synth=() s_synth=()
 reset_tables || exit 2
 for ((i = 1; i <= PAIRS; i++)); do
-	bench_say "pair $i/$PAIRS: CREATE TABLE AS + indexes"
-	t=$(time_ms "" "$CTAS") && [ -n "$t" ] || exit 1
-	b_clone+=("$t")
-	reset_tables || exit 2
-	bench_say "pair $i/$PAIRS: sandbox_clone ($t ms for the baseline)"
-	t=$(time_ms "$AS_AGENT" "$CLONE") && [ -n "$t" ] || exit 1
-	s_clone+=("$t")
-	reset_tables || exit 2
-	bench_say "pair $i/$PAIRS: INSERT ... generate_series + indexes ($t ms for sandbox_clone)"
-	t=$(time_ms "" "$GEN") && [ -n "$t" ] || exit 1
-	b_synth+=("$t")
-	reset_tables || exit 2
-	bench_say "pair $i/$PAIRS: sandbox_synthesize ($t ms for the baseline)"
-	t=$(time_ms "$AS_AGENT" "$SYNTH") && [ -n "$t" ] || exit 1
-	s_synth+=("$t")
-	reset_tables || exit 2
-	bench_say "pair $i/$PAIRS: $t ms for sandbox_synthesize"
+	measure b_clone "" "$CTAS" "CREATE TABLE AS + indexes" || exit
+	measure s_clone "$AS_AGENT" "$CLONE" "sandbox_clone" || exit
+	measure b_synth "" "$GEN" "INSERT ... generate_series + indexes" || exit
+	measure s_synth "$AS_AGENT" "$SYNTH" "sandbox_synthesize" || exit
 done
 
 # report WHAT TARGET HOW BASE_ARRAY SANDBOX_ARRAY: a ROW line; HOW is speed

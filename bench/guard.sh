@@ -285,16 +285,10 @@ if has_part callgrind; then
 
 	cg_row()
 	{
-		local case=$1 what=$2 target=$3 bm blo bhi sm slo shi ratios=() r a b
-		# shellcheck disable=SC2086
-		read -r bm blo bhi < <(bench_stats ${IR[$case.none]})
-		# shellcheck disable=SC2086
-		read -r sm slo shi < <(bench_stats ${IR[$case.lib]})
+		local case=$1 what=$2 target=$3 a b
 		read -ra a <<<"${IR[$case.none]}"
 		read -ra b <<<"${IR[$case.lib]}"
-		for r in "${!a[@]}"; do ratios+=("$(bench_div "${b[$r]}" "${a[$r]}")"); done
-		read -r _ rlo rhi < <(bench_stats "${ratios[@]}")
-		bench_row "$what" "$bm" "$sm" "$(bench_div "$sm" "$bm")" "$target" "$blo" "$bhi" "$slo" "$shi" "$rlo" "$rhi"
+		bench_row_paired "$what" "$target" a b
 	}
 	cg_row select "Ir/stmt non-agent SELECT 1 (callgrind)" "<=1.01"
 	cg_row update "Ir/stmt agent UPDATE scratch row (callgrind)" "<=1.03"
@@ -398,12 +392,7 @@ if has_part pgbench; then
 		esac
 		read -ra a <<<"${TPS[$who.$script.none]}"
 		read -ra b <<<"${TPS[$who.$script.lib]}"
-		ratios=()
-		for r in "${!a[@]}"; do ratios+=("$(bench_div "${b[$r]}" "${a[$r]}")"); done
-		read -r bm blo bhi < <(bench_stats "${a[@]}")
-		read -r sm slo shi < <(bench_stats "${b[@]}")
-		read -r _ rlo rhi < <(bench_stats "${ratios[@]}")
-		bench_row "$what" "$bm" "$sm" "$(bench_div "$sm" "$bm")" "$target" "$blo" "$bhi" "$slo" "$shi" "$rlo" "$rhi"
+		bench_row_paired "$what" "$target" a b
 	done
 fi
 

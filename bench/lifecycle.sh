@@ -194,20 +194,14 @@ for db in "${DBS[@]}"; do
 done
 tps1=()
 tps1000=()
-ratios=()
 for ((p = 1; p <= PGB_PAIRS; p++)); do
 	a=$(bench_pgbench_tps "$BENCH_WORK/pgb_1_$p.log" -n -S -c "$CLIENTS" -j "$CLIENTS" -T "$PGB_T" -U "$APP" bench_1) || exit 2
 	b=$(bench_pgbench_tps "$BENCH_WORK/pgb_1000_$p.log" -n -S -c "$CLIENTS" -j "$CLIENTS" -T "$PGB_T" -U "$APP" bench_1000) || exit 2
 	bench_say "  pair $p: bench_1 $(printf %.0f "$a") tps, bench_1000 $(printf %.0f "$b") tps"
 	tps1+=("$a")
 	tps1000+=("$b")
-	ratios+=("$(bench_div "$b" "$a")")
 done
-read -r m1 lo1 hi1 < <(bench_stats "${tps1[@]}")
-read -r m1000 lo1000 hi1000 < <(bench_stats "${tps1000[@]}")
-read -r _ rlo rhi < <(bench_stats "${ratios[@]}")
-bench_row "pgbench -S TPS non-agent, 1000 vs 1 sandboxes" "$m1" "$m1000" "$(bench_div "$m1000" "$m1")" ">=0.97" \
-	"$lo1" "$hi1" "$lo1000" "$hi1000" "$rlo" "$rhi"
+bench_row_paired "pgbench -S TPS non-agent, 1000 vs 1 sandboxes" ">=0.97" tps1 tps1000
 
 # --- 3. the same query, instructions per statement (callgrind) ----------------
 if command -v valgrind >/dev/null 2>&1; then
@@ -224,7 +218,6 @@ if command -v valgrind >/dev/null 2>&1; then
 SET search_path = app;" gen_aid 20 "$CG_N"
 	ir1=()
 	ir1000=()
-	ratios=()
 	for ((r = 1; r <= CG_REPS; r++)); do
 		for db in "${DBS[@]}"; do
 			bench_cg_run "$C/data" "$db" sandbox "$BENCH_WORK/select.in" "$BENCH_WORK/cg.$db.$r.out" || exit 2
@@ -236,13 +229,8 @@ SET search_path = app;" gen_aid 20 "$CG_N"
 		[ -n "$a" ] && [ -n "$b" ] || exit 2
 		ir1+=("$a")
 		ir1000+=("$b")
-		ratios+=("$(bench_div "$b" "$a")")
 	done
-	read -r m1 lo1 hi1 < <(bench_stats "${ir1[@]}")
-	read -r m1000 lo1000 hi1000 < <(bench_stats "${ir1000[@]}")
-	read -r _ rlo rhi < <(bench_stats "${ratios[@]}")
-	bench_row "Ir/stmt non-agent pgbench -S query, 1000 vs 1 sandboxes (callgrind)" "$m1" "$m1000" \
-		"$(bench_div "$m1000" "$m1")" "<=1.03" "$lo1" "$hi1" "$lo1000" "$hi1000" "$rlo" "$rhi"
+	bench_row_paired "Ir/stmt non-agent pgbench -S query, 1000 vs 1 sandboxes (callgrind)" "<=1.03" ir1 ir1000
 else
 	bench_note "lifecycle: valgrind is missing; no instruction count for 1000 vs 1 sandboxes"
 fi

@@ -162,28 +162,26 @@ chmod 755 "$WORK"
 # contrib_regression and isolation_regression), then EXTRA_OPTIONS.
 run_both()
 {
-	local out=$1 rc
+	local out=$1
 	shift
-	if [ -n "$REGRESS_LIST" ]; then
-		mkdir -p "$out/regress"
-		rc=0
-		# shellcheck disable=SC2086  # word lists from the Makefile
-		(cd "$SANDBOX_ROOT" && "$PG_REGRESS" --bindir="$PGBIN" $REGRESS_OPTS "$@" \
-			--dbname=contrib_regression --outputdir="$out/regress" \
-			--host="$PGHOST" --port="$PGPORT" --user="$PGUSER" \
-			$REGRESS_LIST) >"$out/regress/pg_regress.log" 2>&1 || rc=$?
-		echo "$rc" >"$out/regress/rc"
-	fi
-	if [ -n "$ISOLATION_LIST" ]; then
-		mkdir -p "$out/isolation"
-		rc=0
-		# shellcheck disable=SC2086
-		(cd "$SANDBOX_ROOT" && "$PG_ISOLATION_REGRESS" --bindir="$PGBIN" $ISOLATION_OPTS "$@" \
-			--dbname=isolation_regression --outputdir="$out/isolation" \
-			--host="$PGHOST" --port="$PGPORT" --user="$PGUSER" \
-			$ISOLATION_LIST) >"$out/isolation/pg_regress.log" 2>&1 || rc=$?
-		echo "$rc" >"$out/isolation/rc"
-	fi
+	run_suite "$out/regress" "$PG_REGRESS" contrib_regression "$REGRESS_OPTS" "$REGRESS_LIST" "$@"
+	run_suite "$out/isolation" "$PG_ISOLATION_REGRESS" isolation_regression "$ISOLATION_OPTS" "$ISOLATION_LIST" "$@"
+}
+
+# run_suite DIR TOOL DBNAME OPTIONS TESTS [EXTRA_OPTIONS...]: one suite of
+# run_both, when TESTS is not empty
+run_suite()
+{
+	local dir=$1 tool=$2 db=$3 opts=$4 tests=$5 rc=0
+	shift 5
+	[ -n "$tests" ] || return 0
+	mkdir -p "$dir"
+	# shellcheck disable=SC2086  # word lists from the Makefile
+	(cd "$SANDBOX_ROOT" && "$tool" --bindir="$PGBIN" $opts "$@" \
+		--dbname="$db" --outputdir="$dir" \
+		--host="$PGHOST" --port="$PGPORT" --user="$PGUSER" \
+		$tests) >"$dir/pg_regress.log" 2>&1 || rc=$?
+	echo "$rc" >"$dir/rc"
 }
 
 # failed_tests FILE: names of the tests pg_regress reported as failed
